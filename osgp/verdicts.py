@@ -6,10 +6,10 @@ system) overrides all three. NA and NOT RUN are set once, before anything runs.
 
 from __future__ import annotations
 
-from enum import Enum
+from enum import StrEnum
 
 
-class Verdict(str, Enum):
+class Verdict(StrEnum):
     PASS = "PASS"
     INCONC = "INCONC"
     FAIL = "FAIL"
@@ -24,9 +24,6 @@ class Verdict(str, Enum):
     def worsen(self, other: Verdict) -> Verdict:
         """The verdict after `other` is also observed (never gets better)."""
         return other if other.severity > self.severity else self
-
-    def __str__(self) -> str:
-        return self.value
 
 
 _SEVERITY = {
