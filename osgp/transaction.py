@@ -77,7 +77,8 @@ class Service(StrEnum):
 # --------------------------------------------------------------------------------------------------
 # Timers (lower-layers §2.2): 4-bit codes, base << (code // 2), times 1.5 for odd codes.
 
-# Defaults are assumptions (osgp/assumptions.yaml ASM-LNK-01 and ASM-LNK-02); PIXITs override them.
+# Defaults are assumptions (osgp/assumptions.yaml ASM-LNK-03 for the sender, ASM-LNK-02 for the receive
+# timer); PIXITs override them.
 DEFAULT_TX_TIMER_CODE = 13  # 1536 ms: above a PL request/response round trip (lower-layers §5.1)
 DEFAULT_REPEAT_TIMER_CODE = 10  # 512 ms: above the airtime of a long PL frame
 DEFAULT_RETRIES = 3
@@ -243,7 +244,7 @@ class Requester:
 
     ``alt_path_count``: a transmission goes on the alternate path (on PL, the secondary carrier) when at
     most this many retries remain after it, so the last ``alt_path_count + 1`` tries use it (DX
-    ``ALT_PATH_COUNT`` 1; ASM-LNK-03). Unacknowledged-repeated copies never use the alternate path.
+    ``ALT_PATH_COUNT`` 1; ASM-LNK-04). Unacknowledged-repeated copies never use the alternate path.
     ``version`` 2 selects enhanced mode (12-bit TID field on the wire).
     """
 
@@ -295,6 +296,7 @@ class Requester:
         domain = self.domain if domain is None else bytes(domain)
         self._outcome = None
         if service is Service.UNACKD:
+            # Delta backlog 0: nothing is expected back (ASM-LNK-06).
             frame = Lpdu(priority, False, 0, self.version, self._address(dest), domain, None, bytes(apdu))
             self._outcome = Outcome(True, service, None, (now,), (), now, "unacknowledged message sent")
             return [frame]
