@@ -245,7 +245,7 @@ class Requester:
     ``alt_path_count``: a transmission goes on the alternate path (on PL, the secondary carrier) when at
     most this many retries remain after it, so the last ``alt_path_count + 1`` tries use it (DX
     ``ALT_PATH_COUNT`` 1; ASM-LNK-04). Unacknowledged-repeated copies never use the alternate path.
-    ``version`` 2 selects enhanced mode (12-bit TID field on the wire).
+    ``version`` 0 (legacy, ASM-LNK-01) by default; 2 selects enhanced mode (12-bit TID field on the wire).
     """
 
     def __init__(self, subnet: int, node: int, domain: bytes, *, version: int = 0,
