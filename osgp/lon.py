@@ -304,8 +304,7 @@ def _pdu_summary(pdu: Pdu | None) -> str:
     if pdu is None:
         return "APDU"
     if isinstance(pdu, AuthPdu):
-        text = f"AUTH {_type_name(AuthType, pdu.type)} fmt {pdu.fmt} tid {pdu.tid} body {_hex(pdu.body)}"
-        return text
+        return f"AUTH {_type_name(AuthType, pdu.type)} fmt {pdu.fmt} tid {pdu.tid} body {_hex(pdu.body)}"
     kind, enum = ("TPDU", TpduType) if isinstance(pdu, Tpdu) else ("SPDU", SpduType)
     text = f"{kind} {_type_name(enum, pdu.type)} tid {pdu.tid}"
     if pdu.auth:
