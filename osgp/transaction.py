@@ -324,6 +324,12 @@ class Requester:
         tx.retries_left -= 1
         return self._transmit(tx, now, first=False)
 
+    def abort(self, now: float, reason: str = "abandoned by the caller") -> Outcome | None:
+        """End the running transaction without further tries (None when idle); it counts as failed."""
+        if self._tx is None:
+            return None
+        return self._finish(False, now, f"{reason} after {len(self._tx.attempts)} attempt(s)")
+
     def on_frame(self, lpdu: Lpdu, now: float) -> Outcome | None:
         """Offer a received frame; returns the outcome when it completes the transaction.
 

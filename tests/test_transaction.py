@@ -177,6 +177,14 @@ def test_completion_only_on_the_matching_response() -> None:
     assert req.on_frame(rx("00 19 01 FF 01 85 01 20 00 11"), 0.2) is None  # late copy
 
 
+def test_abort_ends_the_transaction_without_more_tries() -> None:
+    req = new_requester()
+    req.start(ToNode(*DEVICE), b"\x30", now=0.0, retries=3)
+    out = req.abort(0.5, "test over")
+    assert out is not None and not out.completed and out.attempts == (0.0,) and "test over" in out.reason
+    assert not req.busy and req.abort(0.6) is None and req.on_timeout(99.0) == []
+
+
 def test_acknowledged_service_completes_on_ack() -> None:
     req = new_requester()
     (f,) = req.start(ToNode(*DEVICE), b"\x81\x0D", now=0.0, service=Service.ACKD)
