@@ -19,7 +19,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import IntEnum, StrEnum
 
-import crc
+import anycrc
 
 from osgp.errors import DecodeError, EncodeError
 
@@ -54,22 +54,14 @@ LAYER = "14908-1"
 # --------------------------------------------------------------------------------------------------
 # CRC-16/GENIBUS: poly 0x1021, init 0xFFFF, xorout 0xFFFF, MSB first (lower-layers §1.8, VERIFIED).
 
-_CRC = crc.Calculator(
-    crc.Configuration(
-        width=16,
-        polynomial=0x1021,
-        init_value=0xFFFF,
-        final_xor_value=0xFFFF,
-        reverse_input=False,
-        reverse_output=False,
-    ),
-    optimized=True,
-)
+# anycrc's catalogue model CRC16-GENIBUS is exactly these parameters (C, ~0.5 µs per frame; the
+# pure-Python `crc` package cost ~120 µs per frame, most of the tester's budget per exchange).
+_CRC = anycrc.Model("CRC16-GENIBUS")
 
 
 def crc16(data: bytes) -> int:
     """The 14908-1 frame CRC over L2Hdr..APDU; it is sent big-endian after the APDU."""
-    return _CRC.checksum(bytes(data))
+    return _CRC.calc(bytes(data))
 
 
 # --------------------------------------------------------------------------------------------------

@@ -342,9 +342,7 @@ class Session:
                 self.observe(f"frame not matching the open transaction: {lpdu.summary()}")
         outcome = self.requester.outcome
         if outcome is None:  # gave up above: end the transaction on our side
-            while self.requester.busy:
-                self.requester.on_timeout(float("inf"))
-            outcome = self.requester.outcome
+            outcome = self.requester.abort(self.clock.now(), "the DUT flooded the exchange")
         return outcome
 
     # ---- link-level access for 14908-1 test cases -------------------------------------------------
