@@ -213,8 +213,8 @@ class UrlOptions:
             raise ConfigError(f"{self.url}: unknown option(s) {', '.join(unknown)}")
 
 
-def split_host_port(url: str, rest: str, default_port: int = 1628) -> tuple[str, int]:
-    """'HOST:PORT', '[v6]:PORT' or 'HOST' → (host, port)."""
+def split_host_port(url: str, rest: str, default_port: int = 1628, *, listen: bool = False) -> tuple[str, int]:
+    """'HOST:PORT', '[v6]:PORT' or 'HOST' → (host, port); a listener may ask for port 0 (any)."""
     if rest.startswith("["):
         host, _, tail = rest[1:].partition("]")
         port_text = tail[1:] if tail.startswith(":") else ""
@@ -226,7 +226,7 @@ def split_host_port(url: str, rest: str, default_port: int = 1628) -> tuple[str,
         port = int(port_text) if port_text else default_port
     except ValueError:
         raise ConfigError(f"{url}: port {port_text!r} is not a number; {_forms()}") from None
-    if not 0 < port < 65536:
+    if not (0 if listen else 1) <= port < 65536:
         raise ConfigError(f"{url}: port {port} is out of range")
     return host, port
 

@@ -117,7 +117,7 @@ class _CnipPeer:
 def _cnip_options(url: str) -> tuple[str, int, bool]:
     _, _, rest = url.partition("://")
     where, _, query = rest.partition("?")
-    host, port = split_host_port(url, where.rstrip("/") or "0.0.0.0", DEFAULT_PORT)
+    host, port = split_host_port(url, where.rstrip("/") or "0.0.0.0", DEFAULT_PORT, listen=True)
     opts = UrlOptions(url, query)
     crc = opts.flag("crc", True)
     opts.finish()
