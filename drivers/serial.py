@@ -283,8 +283,8 @@ class SerialDriver(Driver):
         assert isinstance(self.codec, SltaCodec)
         self._seq = next_seq(self._seq)
         data = self.codec.encode(cmd, payload, self._seq)
+        self._link.clear()  # stale answers belong to earlier frames; later ones answer our resends
         for attempt in range(1, self.settings.retries + 1):
-            self._link.clear()
             self._write(data)
             deadline = self.clock.now() + self.settings.ack_timeout
             while not self._link and self.clock.now() < deadline:
