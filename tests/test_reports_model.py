@@ -1,0 +1,109 @@
+"""Results model: round trip, stable bytes, typed load errors, derived figures."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from reports_fixtures import PLANTED, failing_campaign, passing_campaign
+
+from osgp.errors import ConfigError
+from osgp.secret import Secret
+from osgp.verdicts import Verdict
+from reports.model import SCHEMA, Results
+
+
+@pytest.mark.parametrize("make", [passing_campaign, failing_campaign])
+def test_round_trip_is_lossless_and_bytes_are_stable(tmp_path, make):
+    r = make()
+    path = r.save(tmp_path / "results.json")
+    again = Results.load(path)
+    assert again == r
+    assert again.to_json() == path.read_text(encoding="utf-8")
+    assert json.loads(path.read_bytes())["schema"] == SCHEMA
+    assert list(json.loads(path.read_bytes())) == ["campaign", "dut", "pics_declared", "pics_observed",
+                                                   "requirements", "test_cases", "use_cases", "observations",
+                                                   "frames", "assumptions", "reservations", "schema"]
+
+
+def test_counts_are_derived_not_stored(tmp_path):
+    r = failing_campaign()
+    n = r.counts()
+    assert (n[Verdict.PASS], n[Verdict.FAIL], n[Verdict.INCONC], n[Verdict.ERROR], n[Verdict.NA]) == (15, 2, 1, 1, 1)
+    assert sum(n.values()) == len(r.test_cases)
+    by_area = r.counts_by_area()
+    assert list(by_area) == ["LNK", "APP", "TBL", "PRC", "SEC", "MGT"]
+    assert by_area["SEC"][Verdict.FAIL] == 1 and by_area["PRC"][Verdict.ERROR] == 1
+    assert "counts" not in r.save(tmp_path / "r.json").read_text(encoding="utf-8")
+
+
+def test_pics_mismatch_traceability_and_uncovered():
+    good, bad = passing_campaign(), failing_campaign()
+    assert good.pics_mismatches() == []
+    (m,) = bad.pics_mismatches()
+    assert (m.item, m.declared, m.observed, m.source) == (PLANTED["mismatch"], True, False, "BT00 tables-used")
+    assert [q.id for q in good.uncovered()] == [PLANTED["uncovered"]]
+    assert [q.id for q in bad.uncovered()] == ["REQ-LNK-003", PLANTED["uncovered"]]  # its only TC was removed
+    row = {t.requirement.id: t for t in bad.traceability()}
+    assert row["REQ-SEC-001"].verdict == Verdict.FAIL  # TC_SEC_DIG_BI_01 FAIL + TC_SEC_KEY_BI_03 PASS
+    assert row["REQ-SEC-010"].cases == () and not row["REQ-SEC-010"].requirement.testable
+    assert bad.unknown_requirement_refs() == []
+
+
+def test_status_statement():
+    assert passing_campaign().status().label == "CONFORMING"
+    assert failing_campaign().status().label == "NOT CONFORMING"
+    r = failing_campaign()
+    for c in [*r.test_cases, *r.use_cases]:
+        if c.verdict == Verdict.FAIL:
+            c.verdict = Verdict.PASS
+    assert r.status().label == "NOT ESTABLISHED"  # ERROR and INCONC remain
+
+
+def test_evidence_lists_frames_of_fail_and_inconc_steps_only():
+    r = failing_campaign()
+    ev = {(c.id, s.n if s else None): [f.n for f in frames] for c, s, frames in r.evidence()}
+    assert set(ev) == {("TC_SEC_DIG_BI_01", 2), ("TC_APP_PREAD_BV_02", 3), ("TC_LNK_TMR_TI_01", 2),
+                       ("UC_DISCONNECT_RECONNECT", 3)}  # the ERROR is the test system's, not evidence
+    assert all(len(frames) == 2 for frames in ev.values())
+    step = r.case("TC_SEC_DIG_BI_01").steps[1]
+    assert ev[("TC_SEC_DIG_BI_01", 2)] == step.frames
+
+
+def test_stray_secret_is_written_as_stars_unless_show_secrets(tmp_path):
+    r = passing_campaign()
+    r.campaign.driver["key"] = Secret(bytes(range(16)))  # type: ignore[assignment]  # a careless caller
+    assert r.to_dict()["campaign"]["driver"]["key"] == "***"
+    assert r.to_dict(show_secrets=True)["campaign"]["driver"]["key"] == bytes(range(16)).hex()
+
+
+def _broken(tmp_path, mutate) -> str:
+    data = passing_campaign().to_dict()
+    mutate(data)
+    path = tmp_path / "results.json"
+    path.write_text(json.dumps(data), encoding="utf-8")
+    with pytest.raises(ConfigError) as e:
+        Results.load(path)
+    assert str(path) in str(e.value)
+    return str(e.value)
+
+
+def test_load_errors_name_the_file_and_the_field(tmp_path):
+    msg = _broken(tmp_path, lambda d: d["test_cases"][3].update(verdict="PASSED"))
+    assert "test_cases[3].verdict" in msg and "'PASSED' is not a verdict" in msg
+    assert "missing key 'report_id'" in _broken(tmp_path, lambda d: d["campaign"].pop("report_id"))
+    assert "unknown key(s) colour" in _broken(tmp_path, lambda d: d["dut"].update(colour="grey"))
+    assert "schema" in _broken(tmp_path, lambda d: d.update(schema="osgpct-results/0"))
+    assert "frames[0].n" in _broken(tmp_path, lambda d: d["frames"][0].update(n="1"))
+    assert "'sideways' is not one of" in _broken(tmp_path, lambda d: d["frames"][0].update(direction="sideways"))
+
+
+def test_load_errors_for_missing_and_malformed_files(tmp_path):
+    with pytest.raises(ConfigError, match="no such file"):
+        Results.load(tmp_path / "results.json")
+    (tmp_path / "results.json").write_text("{not json", encoding="utf-8")
+    with pytest.raises(ConfigError, match="not valid JSON"):
+        Results.load(tmp_path / "results.json")
+    (tmp_path / "results.json").write_text("[]", encoding="utf-8")
+    with pytest.raises(ConfigError, match="expected a JSON object"):
+        Results.load(tmp_path / "results.json")
