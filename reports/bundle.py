@@ -40,33 +40,44 @@ def public_key_hex(key: Ed25519PrivateKey | Ed25519PublicKey) -> str:
     return pub.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw).hex()
 
 
+def _hex64(data: bytes) -> bool:
+    return len(data) == 64 and all(ch in b"0123456789abcdefABCDEF" for ch in data)
+
+
 def load_signing_key(spec: str | Path | bytes | Secret) -> Ed25519PrivateKey:
-    """The lab key from the plan: a PEM file path, or the raw 32-byte key (bytes, Secret or 64 hex digits).
+    """The lab key: key material (a Secret or bytes holding PEM, 32 raw bytes or 64 hex digits, as the
+    plan's `lab.signing_key` gives it), or a str/Path naming a PEM file; a str of 64 hex digits is the key.
 
     Errors never quote the key material.
     """
     if isinstance(spec, Secret):
         spec = spec.reveal()
+    where = "lab signing key"
     if isinstance(spec, bytes):
-        if len(spec) != 32:
-            raise ConfigError(f"lab signing key: raw Ed25519 key must be 32 bytes, got {len(spec)}")
-        return Ed25519PrivateKey.from_private_bytes(spec)
-    text = str(spec).strip()
-    if len(text) == 64 and all(ch in "0123456789abcdefABCDEF" for ch in text):
-        return Ed25519PrivateKey.from_private_bytes(bytes.fromhex(text))
-    path = Path(text)
-    try:
-        data = path.read_bytes()
-    except OSError as e:
-        raise ConfigError(f"lab signing key: neither 64 hex digits nor a readable PEM file ({path}: "
-                          f"{e.strerror or e})") from None
+        data = spec
+    elif _hex64(str(spec).strip().encode()):
+        data = str(spec).strip().encode()
+    else:
+        where = f"lab signing key {spec}"
+        try:
+            data = Path(spec).read_bytes()
+        except OSError as e:
+            raise ConfigError(f"lab signing key: neither 64 hex digits nor a readable PEM file ({spec}: "
+                              f"{e.strerror or e})") from None
+    if len(data) == 32:
+        return Ed25519PrivateKey.from_private_bytes(data)
+    if _hex64(data.strip()):
+        return Ed25519PrivateKey.from_private_bytes(bytes.fromhex(data.strip().decode()))
+    if b"-----BEGIN" not in data:
+        raise ConfigError(f"{where}: expected a PEM private key, 32 raw bytes or 64 hex digits "
+                          f"(got {len(data)} bytes of something else)")
     try:
         key = serialization.load_pem_private_key(data, password=None)
     except (ValueError, TypeError) as e:
-        raise ConfigError(f"lab signing key {path}: not an unencrypted PEM private key ({e})") from None
+        raise ConfigError(f"{where}: not an unencrypted PEM private key ({e})") from None
     if not isinstance(key, Ed25519PrivateKey):
         kind = type(key).__name__.removeprefix("_")
-        raise ConfigError(f"lab signing key {path}: {kind} is not an Ed25519 key")
+        raise ConfigError(f"{where}: {kind} is not an Ed25519 key")
     return key
 
 

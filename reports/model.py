@@ -220,12 +220,11 @@ class Results:
         raise KeyError(case_id)
 
     def pics_mismatches(self) -> list[PicsMismatch]:
-        """Items observed on the DUT whose value differs from the declaration."""
-        out = []
-        for item, obs in self.pics_observed.items():
-            if item in self.pics_declared and not _same(self.pics_declared[item], obs.value):
-                out.append(PicsMismatch(item, self.pics_declared[item], obs.value, obs.source))
-        return out
+        """Items observed on the DUT whose value differs from the declaration (the rule of
+        osgp.pics.compare: plan values are typed, so equality is strict)."""
+        return [PicsMismatch(item, self.pics_declared[item], obs.value, obs.source)
+                for item, obs in self.pics_observed.items()
+                if item in self.pics_declared and self.pics_declared[item] != obs.value]
 
     def traceability(self) -> list[TraceRow]:
         by_req: dict[str, list[tuple[str, Verdict]]] = {r.id: [] for r in self.requirements}
@@ -325,15 +324,6 @@ class Results:
         except json.JSONDecodeError as e:
             raise ConfigError(f"{path}: not valid JSON: {e}") from None
         return cls.from_dict(data, str(path))
-
-
-def _same(a: PicsValue, b: PicsValue) -> bool:
-    """PICS values compare loosely: "yes"/True/1 agree, as do "12" and 12."""
-    def norm(v: PicsValue) -> str:
-        s = str(v).strip().lower()
-        return {"yes": "true", "y": "true", "1": "true", "no": "false", "n": "false", "0": "false"}.get(s, s)
-
-    return norm(a) == norm(b)
 
 
 # ---- generic dataclass <-> JSON, with errors that name the field -------------------------------

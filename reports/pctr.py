@@ -272,13 +272,25 @@ class Rendered:
     pdf: bytes
 
 
+def as_stored(results: Results, secrets: Iterable[Secret | bytes] = (), show_secrets: bool = False) -> Results:
+    """`results` exactly as results.json will hold it: type-checked (a wrong type from the caller is a
+    ConfigError naming the field, not a crash inside a renderer), stray `Secret`s as "***" and every
+    encoding of `secrets` scrubbed, unless show_secrets."""
+    data = results.to_dict(show_secrets)
+    if not show_secrets:
+        data = Redactor(secrets).data(data)
+    return Results.from_dict(data, "results")
+
+
+def _render(stored: Results, show_secrets: bool) -> Rendered:
+    doc = build(stored, show_secrets)
+    return Rendered(render_html(doc), render_pdf(doc))
+
+
 def render(results: Results, *, secrets: Iterable[Secret | bytes] = (),
            show_secrets: bool = False) -> Rendered:
     """Both PCTR files in memory. Keys in `secrets` are scrubbed unless show_secrets."""
-    if not show_secrets:
-        results = Redactor(secrets).results(results)
-    doc = build(results, show_secrets)
-    return Rendered(render_html(doc), render_pdf(doc))
+    return _render(as_stored(results, secrets, show_secrets), show_secrets)
 
 
 def write_reports(results: Results, out_dir: str | Path, *, secrets: Iterable[Secret | bytes] = (),
@@ -286,11 +298,9 @@ def write_reports(results: Results, out_dir: str | Path, *, secrets: Iterable[Se
     """results.json, pctr.html and pctr.pdf in out_dir (keys scrubbed from all three unless show_secrets)."""
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    secrets = list(secrets)
-    if not show_secrets:
-        results = Redactor(secrets).results(results)
-    rendered = render(results, show_secrets=show_secrets)
-    paths = [results.save(out / RESULTS, show_secrets), out / HTML, out / PDF]
+    stored = as_stored(results, secrets, show_secrets)
+    rendered = _render(stored, show_secrets)
+    paths = [stored.save(out / RESULTS, show_secrets), out / HTML, out / PDF]
     paths[1].write_text(rendered.html, encoding="utf-8")
     paths[2].write_bytes(rendered.pdf)
     return paths

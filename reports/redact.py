@@ -73,13 +73,15 @@ class Redactor:
             s = p.sub(REDACTED, s)
         return s
 
+    def data(self, data: object) -> object:
+        """JSON-like data (e.g. Results.to_dict()) with every string scrubbed, frames' hex included."""
+        return _map_strings(data, self.text) if self else data
+
     def results(self, results: Results) -> Results:
-        """A copy of `results` with every string scrubbed (frames' hex included)."""
-        if not self:
-            return results
+        """A scrubbed copy of `results`."""
         from reports.model import Results
 
-        return Results.from_dict(_map_strings(results.to_dict(), self.text), "redacted results")
+        return Results.from_dict(self.data(results.to_dict()), "redacted results")
 
 
 def _printable(pattern: bytes) -> bool:

@@ -176,13 +176,15 @@ def test_load_signing_key_forms(tmp_path):
     pem = tmp_path / "lab.pem"
     pem.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
                                       serialization.NoEncryption()))
-    for spec in (raw, Secret(raw), raw.hex(), raw.hex().upper(), str(pem), pem):
+    for spec in (raw, Secret(raw), raw.hex(), raw.hex().upper(), str(pem), pem, Secret(pem.read_bytes()),
+                 Secret(raw.hex().encode() + b"\n")):
         assert public_key_hex(load_signing_key(spec)) == public_key_hex(key)
     ec = tmp_path / "ec.pem"
     ec.write_bytes(generate_private_key(SECP256R1()).private_bytes(
         serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()))
-    for bad, match in ((raw[:16], "32 bytes"), (tmp_path / "none.pem", "neither 64 hex digits"),
-                       (ec, "not an Ed25519 key"), (tmp_path / "results.json", "neither")):
+    (tmp_path / "notes.txt").write_text("hello", encoding="utf-8")
+    for bad, match in ((raw[:16], "32 raw bytes"), (tmp_path / "none.pem", "neither 64 hex digits"),
+                       (ec, "not an Ed25519 key"), (tmp_path / "notes.txt", "expected a PEM private key")):
         with pytest.raises(ConfigError, match=match) as e:
             load_signing_key(bad)
         assert raw.hex() not in str(e.value)

@@ -247,3 +247,16 @@ def test_write_reports_writes_the_three_files(tmp_path):
 
 def test_verdict_order_is_the_report_order():
     assert [v.value for v in VERDICTS] == ["PASS", "FAIL", "INCONC", "ERROR", "NA", "NOT RUN"]
+
+
+def test_a_caller_type_error_is_a_config_error_naming_the_field(tmp_path):
+    from osgp.errors import ConfigError
+    from osgp.secret import Secret
+
+    r = _light()
+    r.campaign.driver["key"] = Secret(bytes(range(16)))  # type: ignore[assignment]
+    assert "Secret(" not in render(r).html and bytes(range(16)).hex() not in render(r).html
+    r.campaign.seed = "1234"  # type: ignore[assignment]
+    with pytest.raises(ConfigError, match=r"campaign\.seed"):
+        write_reports(r, tmp_path)
+    assert not (tmp_path / "results.json").exists()
