@@ -34,7 +34,7 @@ class Identity:
     model: str = "REFDEV01"  # BT01.4, CHAR[8]
     serial: str = "0000000000012345"  # BT01.16, 16 BCD digits (BT00 ID_FORM = 1)
     utility_serial: str = "REF-0001"  # ET03.0, CHAR[30]
-    device_id: str = "REFDEVICE-0001"  # BT05, CHAR[20]
+    device_id: str = "00000000000000012345"  # BT05, BCD[10] (BT00 ID_FORM = 1)
     firmware: str = "4.10.07"  # BT01.14-15 packed x.yy.zz (x<=9, yy<=99, zz<=31)
     hardware: str = "1.00.00"  # BT01.12-13, same packing
     program_id: str = "0123456789ABCDEF"  # ET04.14, 8 bytes hex
@@ -89,7 +89,7 @@ class Link:
     response_delay_s: float = 0.0  # processing time before the response goes out
     late_delay_s: float = 30.0  # used by the `late_response` fault: beyond any sane response timeout
     receive_timer_s: float = 8.192  # non-group receive timer for duplicate detection
-    max_apdu: int = 1024  # longest request/response APDU the device handles
+    max_apdu: int = 2032  # longest request/response APDU handled (MAX_LPDU 2048 less headers); 0x04 beyond
 
 
 @dataclass(frozen=True)
@@ -185,6 +185,10 @@ class DeviceConfig:
                 problems.append(f"identity.{name}: {exc}")
         if len(i.serial) != 16 or not i.serial.isdigit():
             problems.append("identity.serial must be 16 decimal digits (BCD[8])")
+        if len(i.device_id) != 20 or not i.device_id.isdigit():
+            problems.append("identity.device_id must be 20 decimal digits (BT05 BCD[10])")
+        if len(i.utility_serial) > 29:
+            problems.append("identity.utility_serial: at most 29 characters (ET03 CHAR[30], null-terminated)")
         if len(bytes.fromhex(i.program_id)) != 8:
             problems.append("identity.program_id must be 8 bytes hex")
         if not 1 <= m.lp_interval_min <= 60 or 60 % m.lp_interval_min:

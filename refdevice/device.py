@@ -1,0 +1,401 @@
+"""The reference OSGP device: a sans-IO core that answers 14908-1 frames.
+
+    frame --CRC/decode--> Lpdu --Responder--> new / duplicate / ignored
+          --unwrap--> security (key, mode, sequence window) --> service (read/write/BT07)
+          --> response --protect--> RESPONSE frame (the request's TID)
+
+`on_frame(frame, now)` never raises: an exception inside request handling is answered 0x01 when the
+request was authenticated, otherwise the frame is dropped; either way it lands in `device.log`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import traceback
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from osgp import lon
+from osgp.app import (
+    AppDecodeError,
+    FullRead,
+    FullWrite,
+    PartialRead,
+    PartialWrite,
+    RawRequest,
+    Response,
+    ResponseCode,
+    decode_request,
+    encode_response,
+    unwrap_apdu,
+    wrap_apdu,
+)
+from osgp.clock import Clock
+from osgp.digest import osgp_digest
+from osgp.secret import Secret
+from osgp.security import (
+    AUTH_FAILURE,
+    AesCcmProfile,
+    DigestProfile,
+    OpenedRequest,
+    Rc4Profile,
+    SecurityProfile,
+    SequenceWindow,
+    plc_rc4_base_key,
+)
+from osgp.transaction import Delivery, Duplicate, GroupMembership, Ignored, Responder, Service
+
+from . import faults as F
+from .catalog import Catalog
+from .config import ACCESS_LEVELS, DeviceConfig, pack_version
+from .firmware import Firmware
+from .meter import EV_AUTH_FAILURE, EV_KEY_USAGE_80, Meter
+from .persistence import restore_state, snapshot_state
+from .procedures import Procedures
+
+# C12.18 codes that exist but only on the optical port: "unsupported" rather than "unrecognized".
+_OPTICAL_ONLY = frozenset({0x20, 0x21, 0x50, 0x51, 0x52, 0x70, *range(0x60, 0x6C)})
+_WIDE_WINDOW = 64  # the seq_window_too_wide fault
+_SEQ_LEN, _TAG_LEN = 4, 8
+
+
+@dataclass(frozen=True)
+class Caller:
+    """Who sent the request being executed."""
+
+    level: str  # "full" | "read"
+    encrypted: bool  # RC4-encrypted or AES
+    via_aes: bool
+    broadcast: bool
+
+
+@dataclass
+class SecurityState:
+    mode: str
+    keys: dict[str, Secret]
+    seq: int  # ET04.0: the last accepted unicast sequence number
+    broadcast_seq: int  # ET04.82 broadcast base B
+    unicast_uses: int = 0  # ET54.82
+    broadcast_uses: int = 0  # ET54.86
+    auth_failures: int = 0
+    usage_alarm: bool = False
+
+
+class ReferenceDevice:
+    """A conforming OSGP meter (with optional fault switches). See docs/refdevice.md."""
+
+    def __init__(self, config: DeviceConfig, faults: Iterable[str] = (), clock: Clock | None = None) -> None:
+        config.validate()
+        self.config = config
+        self.faults = F.check(faults)
+        self.clock = clock
+        self.log: list[str] = []  # the device's own diagnostic log (exceptions, dropped frames)
+        self.nvm: dict[str, Any] | None = None  # non-volatile memory when no persistence file is set
+        self.prefix = b""  # APDU envelope prefix (ASM-APP-01)
+        self._boot(clock.now() if clock is not None else 0.0, restore=True)
+
+    # --- life cycle ---
+    def _boot(self, now: float, *, restore: bool) -> None:
+        c = self.config
+        self.dead = False
+        self.firmware_version = pack_version(c.identity.firmware)
+        self.security = SecurityState(
+            mode=c.security.mode, keys=dict(c.security.keys), seq=c.security.sequence_start,
+            broadcast_seq=c.security.sequence_start)
+        self.meter = Meter(c, now, frozen_clock=self.has(F.CLOCK_FROZEN))
+        self.meter.log_enabled = not self.has(F.EVENT_NOT_LOGGED)
+        self.firmware = Firmware(self)
+        self.procedures = Procedures(self)
+        self.catalog = Catalog(self)
+        self.meter.on_activate = self.catalog.activate_pending
+        a = c.address
+        self.responder = Responder(
+            a.subnet, a.node, bytes.fromhex(a.domain), neuron_id=bytes.fromhex(a.neuron_id),
+            groups=[GroupMembership(g, i) for i, g in enumerate(a.groups)])
+        self.responder.non_group_receive_timer = c.link.receive_timer_s
+        self.messages_received = 0  # ET23.0
+        self.messages_validated = 0  # ET23.4
+        if restore:
+            saved = self._load_nvm()
+            if saved is not None:
+                restore_state(self, saved, now, keep_seq=not self.has(F.SEQ_NOT_PERSISTED))
+        self._build_profiles()
+
+    def power_cycle(self, now: float | None = None, outage_s: float = 0.0) -> None:
+        """Power down (state saved to NVM / the persistence file), then up `outage_s` later."""
+        now = self._now(now)
+        self.meter.advance(now)
+        self.save(now)
+        self._boot(now, restore=True)
+        self.meter.power_outage(now, outage_s)
+
+    def save(self, now: float | None = None) -> None:
+        state = snapshot_state(self, self._now(now))
+        if self.config.persistence:
+            path = Path(self.config.persistence)
+            tmp = path.with_suffix(path.suffix + ".tmp")
+            tmp.write_text(json.dumps(state, indent=1), encoding="utf-8")
+            tmp.replace(path)  # atomic: a crash never leaves half a file
+        else:
+            self.nvm = json.loads(json.dumps(state))
+
+    def _load_nvm(self) -> dict[str, Any] | None:
+        if self.config.persistence:
+            path = Path(self.config.persistence)
+            if not path.exists():
+                return None
+            try:
+                return json.loads(path.read_text(encoding="utf-8"))
+            except (OSError, ValueError) as exc:
+                self._note(0.0, f"persistence file {path} unreadable ({exc}); starting from the config")
+                return None
+        return self.nvm
+
+    def _now(self, now: float | None) -> float:
+        if now is not None:
+            return now
+        return self.clock.now() if self.clock is not None else self.meter.last_now
+
+    def describe(self) -> str:
+        i, a = self.config.identity, self.config.address
+        return (f"{i.manufacturer} {i.model} fw {i.firmware} at {a.subnet}/{a.node} "
+                f"(domain {a.domain or '-'}, {self.security.mode})")
+
+    def has(self, fault: str) -> bool:
+        return fault in self.faults
+
+    def _note(self, now: float, text: str) -> None:
+        self.log.append(f"{now:.3f} {text}")
+        del self.log[:-1000]  # bounded: a fuzzer must not grow it forever
+
+    # --- security state used by procedures and tables ---
+    @property
+    def security_mode(self) -> str:
+        return self.security.mode
+
+    def key_bytes(self, level: str) -> bytes:
+        return self.security.keys[level].reveal()
+
+    def change_key(self, level: str, key: bytes) -> None:
+        self.security.keys[level] = Secret(key, level)
+        self.security.unicast_uses = 0
+        self._build_profiles()
+
+    def set_security_mode(self, mode: str) -> None:
+        self.security.mode = mode
+        self._build_profiles()
+
+    def _build_profiles(self) -> None:
+        keys = [self.security.keys[k] for k in ACCESS_LEVELS if k in self.security.keys]
+        self._levels = [k for k in ACCESS_LEVELS if k in self.security.keys]
+        self._digest = DigestProfile(keys)
+        self._rc4 = Rc4Profile(keys, variant="plc")
+        self._aes = AesCcmProfile(keys) if self.config.capabilities.aes else None
+
+    def _profiles(self) -> list[SecurityProfile]:
+        """Profiles tried in order. An AES-mode device takes AES only; the others also take AES
+        (commissioning path into AES mode) when the capability exists."""
+        mode = self.security.mode
+        legacy: list[SecurityProfile] = [self._rc4 if mode == "rc4" else self._digest]
+        if mode == "aes128":
+            assert self._aes is not None
+            return [self._aes, *([self._rc4] if self.has(F.AES_ACCEPTS_RC4) else [])]
+        return legacy + ([self._aes] if self._aes is not None else [])
+
+    @property
+    def max_response_data(self) -> int:
+        return 12  # BT00.10 MAX_RESP_DATA_LEN [OPG p.48]
+
+    # --- 14908-1 ---
+    def on_frame(self, frame: bytes, now: float) -> list[tuple[float, bytes]]:
+        try:
+            return self._on_frame(bytes(frame), now)
+        except Exception as exc:  # never die on bad input
+            self._note(now, f"internal error, frame dropped: {exc!r} in {_where(exc)}")
+            return []
+
+    def _on_frame(self, frame: bytes, now: float) -> list[tuple[float, bytes]]:
+        if self.dead:
+            return []
+        self.meter.advance(now)
+        try:
+            lpdu = lon.decode(frame)
+        except lon.LonDecodeError as exc:
+            if not (self.has(F.CRC_NOT_CHECKED) and exc.field == "CRC"):
+                self._note(now, f"dropped: {exc}")
+                return []
+            lpdu = lon.decode(frame[:-2], with_crc=False)
+        got = self.responder.on_frame(lpdu, now)
+        if isinstance(got, Ignored):
+            return []
+        if isinstance(got, Duplicate):
+            if not self.has(F.DUPLICATE_REEXECUTED):
+                return [] if got.reply is None else [self._send(got.reply, now)]
+            pdu = lpdu.pdu
+            assert pdu is not None and not isinstance(pdu, lon.AuthPdu)
+            service = Service.REQUEST if isinstance(pdu, lon.Spdu) else Service.ACKD
+            got = Delivery(lpdu, service, pdu.tid, lpdu.apdu, pdu.auth)
+        self.messages_received += 1
+        if self.has(F.HANG_ON_OVERSIZE) and len(got.apdu) > self.config.link.max_apdu:
+            self.dead = True
+            self._note(now, f"APDU of {len(got.apdu)} bytes: device hung (fault {F.HANG_ON_OVERSIZE})")
+            return []
+        broadcast = isinstance(lpdu.address, lon.BroadcastAddress | lon.GroupAddress)
+        answer = self._application(got.apdu, now, broadcast)
+        if got.service is Service.REQUEST and answer is not None:
+            reply = self.responder.respond(got, answer, now)
+        elif got.service is Service.ACKD:
+            reply = self.responder.ack(got, now)
+        else:
+            return []  # unacknowledged (broadcast) messages are executed silently (ASM-MGT-01)
+        if self.has(F.WRONG_TID) and isinstance(reply.pdu, lon.Spdu | lon.Tpdu):
+            reply = dataclasses.replace(reply, pdu=dataclasses.replace(reply.pdu, tid=(reply.pdu.tid + 1) % 16))
+        return [self._send(reply, now)]
+
+    def _send(self, reply: lon.Lpdu, now: float) -> tuple[float, bytes]:
+        link = self.config.link
+        delay = link.late_delay_s if self.has(F.LATE_RESPONSE) else link.response_delay_s
+        return (now + delay, lon.encode(reply))
+
+    # --- OSGP security envelope ---
+    def _application(self, apdu: bytes, now: float, broadcast: bool) -> bytes | None:
+        try:
+            pdu = unwrap_apdu(apdu, self.prefix)
+        except AppDecodeError as exc:
+            self._note(now, f"not an OSGP APDU: {exc}")
+            return None
+        opened, profile = self._open(pdu)
+        s = self.security
+        if opened is None:
+            self._auth_failure(now)
+            forged = self._forge(pdu)
+            if self.has(F.ACCEPT_BAD_DIGEST) and forged is not None:
+                opened, profile = forged, self._digest
+            else:
+                if self.has(F.REJECTED_CHANGES_STATE) and forged is not None:
+                    self._execute(forged.message, Caller("full", False, False, broadcast), now)
+                return wrap_apdu(self._auth_failure_pdu(pdu), self.prefix)
+        current = s.broadcast_seq if broadcast else s.seq
+        window = SequenceWindow(_WIDE_WINDOW if self.has(F.SEQ_WINDOW_TOO_WIDE) else self.config.security.window)
+        if not (window.accepts(current, opened.seq) or (self.has(F.ACCEPT_REPLAYED_SEQ) and opened.seq == current)):
+            if broadcast:
+                return None  # a broadcast cannot resynchronise (ASM-SEC-10)
+            if self.has(F.REJECTED_CHANGES_STATE):
+                self._execute(opened.message, self._caller(opened, profile, broadcast), now)
+            number = (current - 1) % (1 << 32) if self.has(F.SEQ_ERROR_WRONG_NUMBER) else current
+            message = (bytes([ResponseCode.INVALID_SEQUENCE]) if self.has(F.SEQ_ERROR_WITHOUT_NUMBER)
+                       else encode_response(Response(ResponseCode.INVALID_SEQUENCE, expected_seq=number),
+                                            RawRequest(b"")))
+            return wrap_apdu(profile.protect_response(opened, message), self.prefix)
+        if broadcast:
+            s.broadcast_seq = opened.seq
+        else:
+            s.seq = opened.seq
+        self._count_key_use(now, broadcast)
+        self.messages_validated += 1
+        caller = self._caller(opened, profile, broadcast)
+        if len(apdu) > self.config.link.max_apdu:
+            message = bytes([ResponseCode.ONP])
+        else:
+            try:
+                message = self._execute(opened.message, caller, now)
+            except Exception as exc:
+                self._note(now, f"internal error answered 0x01: {exc!r} in {_where(exc)}")
+                message = bytes([ResponseCode.ERR])
+        return wrap_apdu(self._protect(profile, opened, message), self.prefix)
+
+    def _caller(self, opened: OpenedRequest, profile: SecurityProfile, broadcast: bool) -> Caller:
+        level = self._levels[opened.key_index or 0]
+        return Caller(level, opened.encrypted, profile is self._aes, broadcast)
+
+    def _open(self, pdu: bytes) -> tuple[OpenedRequest | None, SecurityProfile]:
+        profiles = self._profiles()
+        for profile in profiles:
+            try:
+                return profile.open_request(pdu), profile
+            except Exception:  # SecurityError, or a malformed PDU inside a profile
+                continue
+        return None, profiles[0]
+
+    def _forge(self, pdu: bytes) -> OpenedRequest | None:
+        """What a device that skips the digest check would take the PDU for (faults only)."""
+        if len(pdu) < 1 + _SEQ_LEN + _TAG_LEN:
+            return None
+        body, tag = pdu[:-_TAG_LEN], pdu[-_TAG_LEN:]
+        key = self.security.keys["full"]
+        return OpenedRequest(body[:-_SEQ_LEN], int.from_bytes(body[-_SEQ_LEN:], "big"), tag, False, 0, key)
+
+    def _auth_failure_pdu(self, pdu: bytes) -> bytes:
+        profile = self._profiles()[0]
+        answer = profile.auth_failure_response(pdu)
+        if self.has(F.AUTH_FAILURE_ENCRYPTED) and self.security.mode == "rc4":
+            # encrypt the code with the RC4 key the request's digest would select (it must stay clear)
+            from cryptography.hazmat.decrepit.ciphers.algorithms import ARC4
+            from cryptography.hazmat.primitives.ciphers import Cipher
+
+            base = bytearray(plc_rc4_base_key(self.security.keys["full"]))
+            for i, b in enumerate(pdu[-_TAG_LEN:]):
+                base[i] ^= b
+            code = Cipher(ARC4(bytes(base)), mode=None).encryptor().update(answer[:1])
+            answer = code + answer[1:]
+        return answer
+
+    def _protect(self, profile: SecurityProfile, opened: OpenedRequest, message: bytes) -> bytes:
+        if self.has(F.RC4_RESPONSE_PLAINTEXT) and profile is self._rc4 and opened.encrypted:
+            opened = dataclasses.replace(opened, encrypted=False)
+        out = profile.protect_response(opened, message)
+        if self.has(F.RESPONSE_DIGEST_UNCHAINED) and profile is not self._aes:
+            out = out[:-_TAG_LEN] + osgp_digest(message, opened.key)
+        return out
+
+    def _auth_failure(self, now: float) -> None:
+        """The only state a rejected message may change: failure counter, alarm, log."""
+        self.security.auth_failures += 1
+        self.meter.mfg_alarms[1] |= 0x01  # BT03 mfg "invalid password"
+        self.meter.event(now, EV_AUTH_FAILURE, self.security.auth_failures)
+
+    def _count_key_use(self, now: float, broadcast: bool) -> None:
+        if self.has(F.KEY_USAGE_NOT_COUNTED):
+            return
+        s = self.security
+        if broadcast:
+            s.broadcast_uses += 1
+        else:
+            s.unicast_uses += 1
+        limit = self.config.security.max_key_usage
+        if not s.usage_alarm and max(s.unicast_uses, s.broadcast_uses) * 5 >= limit * 4:
+            s.usage_alarm = True  # 80 % of ET04.123 [MEP p.66]
+            self.meter.event(now, EV_KEY_USAGE_80, 0)
+
+    # --- services ---
+    def _execute(self, message: bytes, caller: Caller, now: float) -> bytes:
+        try:
+            request = decode_request(message)
+        except AppDecodeError as exc:
+            self._note(now, f"malformed request answered 0x01: {exc}")
+            return bytes([ResponseCode.ERR])
+        match request:
+            case RawRequest():
+                code = request.payload[0] if request.payload else 0
+                return bytes([ResponseCode.SNS if code in _OPTICAL_ONLY else ResponseCode.ERR])
+            case FullRead() | PartialRead():
+                resp = self.catalog.read(request, caller, now)
+            case FullWrite() | PartialWrite():
+                resp = self.catalog.write(request, caller, now)
+        return encode_response(resp, request)
+
+
+def _where(exc: BaseException) -> str:
+    tb = traceback.extract_tb(exc.__traceback__)
+    return f"{tb[-1].filename.rsplit('/', 1)[-1]}:{tb[-1].lineno}" if tb else "?"
+
+
+# Response size check used by the catalog: the code, count and digest must fit the APDU limit.
+def response_fits(config: DeviceConfig, data_len: int) -> bool:
+    return 1 + 2 + data_len + _TAG_LEN <= config.link.max_apdu
+
+
+__all__ = ["AUTH_FAILURE", "Caller", "ReferenceDevice", "response_fits"]
