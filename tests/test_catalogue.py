@@ -1,0 +1,274 @@
+"""Self-tests of the requirement catalogue (osgp/requirements.yaml) and its loader."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from osgp import catalogue
+from osgp.assumptions import register
+from osgp.catalogue import (
+    AREAS,
+    CatalogueError,
+    Requirement,
+    check_pics_expression,
+    load_catalogue,
+    requirement,
+    weakest_tag_confidence,
+)
+from osgp.errors import ConfigError
+
+PACKAGED = Path(catalogue.__file__).with_name("requirements.yaml")
+
+
+# --- the real catalogue ----------------------------------------------------------------------
+
+def test_packaged_catalogue_loads_and_validates() -> None:
+    reqs = load_catalogue()
+    assert len(reqs) >= 120
+    assert all(isinstance(r, Requirement) for r in reqs)
+    assert len({r.id for r in reqs}) == len(reqs)
+
+
+def test_packaged_catalogue_is_read_through_the_package_and_matches_the_file() -> None:
+    assert load_catalogue() == load_catalogue(PACKAGED)
+
+
+def test_every_area_is_present_and_numbered_from_001_without_gaps() -> None:
+    for area, reqs in catalogue.by_area().items():
+        assert reqs, f"area {area} has no requirement"
+        assert [r.number for r in reqs] == list(range(1, len(reqs) + 1)), area
+
+
+def test_every_referenced_assumption_is_registered() -> None:
+    known = {a.id for a in register()}
+    for r in load_catalogue():
+        assert set(r.assumptions) <= known, r.id
+
+
+def test_untestable_requirements_say_why_and_testable_ones_do_not() -> None:
+    for r in load_catalogue():
+        if r.testable:
+            assert r.reason is None, r.id
+        else:
+            assert r.reason and len(r.reason) > 20, r.id
+
+
+def test_confidence_matches_the_weakest_evidence_tag() -> None:
+    for r in load_catalogue():
+        assert weakest_tag_confidence(r.source) == r.confidence, r.id
+
+
+def test_conditional_requirements_and_only_those_carry_a_pics_expression() -> None:
+    for r in load_catalogue():
+        assert (r.kind == "conditional") == (r.pics is not None), r.id
+        if r.pics:
+            assert check_pics_expression(r.pics) is None, r.id
+            assert r.pics_items
+
+
+def test_requirement_lookup() -> None:
+    r = requirement("REQ-SEC-004")
+    assert r.area == "SEC" and r.number == 4
+    assert "0x0B" in r.text
+    with pytest.raises(KeyError, match="REQ-SEC-999"):
+        requirement("REQ-SEC-999")
+
+
+def test_inferred_or_assumption_based_requirements_are_flagged() -> None:
+    reqs = load_catalogue()
+    flagged = [r for r in reqs if r.rests_on_assumption]
+    assert flagged and len(flagged) < len(reqs)
+    assert all(r.confidence == "inferred" or r.assumptions for r in flagged)
+
+
+def test_summary_counts_add_up() -> None:
+    rows = catalogue.summarise()
+    assert [r.area for r in rows] == list(AREAS)
+    assert sum(r.total for r in rows) == len(load_catalogue())
+    for r in rows:
+        assert r.mandatory + r.optional + r.conditional == r.total
+        assert r.verified + r.read + r.inferred == r.total
+
+
+def test_cli_prints_a_summary_per_area(capsys: pytest.CaptureFixture[str]) -> None:
+    assert catalogue.main([]) == 0
+    out = capsys.readouterr().out
+    for area in AREAS:
+        assert re.search(rf"^{area}\s+\d+", out, flags=re.M), area
+    assert "PICS_SEC_RC4" in out
+
+
+# --- broken catalogues are rejected with a message naming the entry ---------------------------
+
+def _entry(rid: str = "REQ-SEC-001", **changes: Any) -> dict[str, Any]:
+    e: dict[str, Any] = {
+        "id": rid,
+        "text": "A request whose digest does not verify is answered 0x0B.",
+        "source": "TS 104 001 Annex F (clause unknown); MEP-DG p.10-11 Table 2.5 [READ]",
+        "kind": "mandatory",
+        "pics": None,
+        "confidence": "read",
+        "testable": True,
+        "reason": None,
+        "assumptions": ["ASM-APP-03"],
+    }
+    e.update(changes)
+    return e
+
+
+def _write(tmp_path: Path, entries: Any) -> Path:
+    p = tmp_path / "requirements.yaml"
+    p.write_text(yaml.safe_dump(entries, allow_unicode=True, sort_keys=False), encoding="utf-8")
+    return p
+
+
+def _problems(tmp_path: Path, entries: Any) -> str:
+    with pytest.raises(CatalogueError) as info:
+        load_catalogue(_write(tmp_path, entries))
+    assert str(tmp_path) in str(info.value)
+    return str(info.value)
+
+
+def test_a_minimal_valid_file_loads(tmp_path: Path) -> None:
+    reqs = load_catalogue(_write(tmp_path, [_entry(), _entry("REQ-SEC-002")]))
+    assert [r.id for r in reqs] == ["REQ-SEC-001", "REQ-SEC-002"]
+    assert reqs[0].assumptions == ("ASM-APP-03",)
+
+
+def test_duplicate_id_is_rejected(tmp_path: Path) -> None:
+    msg = _problems(tmp_path, [_entry(), _entry()])
+    assert "entry 1 (REQ-SEC-001): duplicate id, first used by entry 0" in msg
+
+
+@pytest.mark.parametrize("bad", ["REQ-SEC-4", "REQ-SECURITY-004", "SEC-004", "req-sec-004", 17])
+def test_malformed_id_is_rejected(tmp_path: Path, bad: Any) -> None:
+    msg = _problems(tmp_path, [_entry(bad)])
+    assert f"id {bad!r} is not of the form REQ-<AREA>-<NNN>" in msg
+
+
+def test_unknown_area_and_number_zero_are_rejected(tmp_path: Path) -> None:
+    msg = _problems(tmp_path, [_entry("REQ-XYZ-001"), _entry("REQ-LNK-000")])
+    assert "entry 0 (REQ-XYZ-001): area 'XYZ' is not one of" in msg
+    assert "entry 1 (REQ-LNK-000): numbering starts at 001" in msg
+
+
+def test_missing_reason_for_untestable_requirement_is_rejected(tmp_path: Path) -> None:
+    msg = _problems(tmp_path, [_entry(testable=False, reason=None)])
+    assert "entry 0 (REQ-SEC-001): not testable, so 'reason' must say why" in msg
+
+
+def test_reason_on_a_testable_requirement_is_rejected(tmp_path: Path) -> None:
+    msg = _problems(tmp_path, [_entry(reason="because")])
+    assert "reason is only for requirements that are not testable" in msg
+
+
+def test_unknown_assumption_is_rejected(tmp_path: Path) -> None:
+    msg = _problems(tmp_path, [_entry(assumptions=["ASM-SEC-99"])])
+    assert "entry 0 (REQ-SEC-001): assumption ASM-SEC-99 is not in osgp/assumptions.yaml" in msg
+
+
+def test_malformed_assumption_id_is_rejected(tmp_path: Path) -> None:
+    msg = _problems(tmp_path, [_entry(assumptions=["ASM-3"])])
+    assert "assumption 'ASM-3' is not of the form ASM-<AREA>-<NN>" in msg
+
+
+def test_assumption_ids_can_be_injected(tmp_path: Path) -> None:
+    path = _write(tmp_path, [_entry(assumptions=["ASM-ZZZ-01"])])
+    assert load_catalogue(path, assumption_ids=["ASM-ZZZ-01"])[0].assumptions == ("ASM-ZZZ-01",)
+
+
+def test_bad_kind_and_pics_rules_are_rejected(tmp_path: Path) -> None:
+    msg = _problems(tmp_path, [
+        _entry("REQ-SEC-001", kind="must"),
+        _entry("REQ-SEC-002", kind="conditional", pics=None),
+        _entry("REQ-SEC-003", pics="PICS_RELAY"),
+        _entry("REQ-SEC-004", kind="conditional", pics="PICS_RELAY and"),
+        _entry("REQ-SEC-005", kind="conditional", pics="relay or PICS_X"),
+    ])
+    assert "entry 0 (REQ-SEC-001): kind 'must' is not one of mandatory, optional, conditional" in msg
+    assert "entry 1 (REQ-SEC-002): a conditional requirement needs a PICS expression" in msg
+    assert "entry 2 (REQ-SEC-003): pics must be null unless kind is conditional" in msg
+    assert "entry 3 (REQ-SEC-004): pics 'PICS_RELAY and'" in msg
+    assert "entry 4 (REQ-SEC-005): pics 'relay or PICS_X': unexpected token 'relay'" in msg
+
+
+def test_confidence_stronger_than_the_evidence_is_rejected(tmp_path: Path) -> None:
+    src = "TS 104 001 Annex F (clause unknown); MEP-DG p.11 [READ]; boundary [INFERRED]"
+    msg = _problems(tmp_path, [_entry(source=src, confidence="read")])
+    assert "confidence 'read' but the weakest tag in its source gives 'inferred'" in msg
+
+
+def test_source_without_tag_or_ts_reference_is_rejected(tmp_path: Path) -> None:
+    msg = _problems(tmp_path, [_entry(source="MEP-DG p.11")])
+    assert "source must name the TS 104 001 clause/annex" in msg
+    assert "source carries no evidence tag" in msg
+
+
+def test_multiline_text_and_unknown_or_missing_fields_are_rejected(tmp_path: Path) -> None:
+    missing = _entry("REQ-SEC-003")
+    del missing["confidence"]
+    msg = _problems(tmp_path, [
+        _entry("REQ-SEC-001", text="line one\nline two"),
+        _entry("REQ-SEC-002", verdict="PASS"),
+        missing,
+    ])
+    assert "entry 0 (REQ-SEC-001): text must be one line" in msg
+    assert "entry 1 (REQ-SEC-002): unknown field(s) verdict" in msg
+    assert "entry 2 (REQ-SEC-003): missing field(s) confidence" in msg
+
+
+def test_ids_out_of_order_within_an_area_are_rejected(tmp_path: Path) -> None:
+    msg = _problems(tmp_path, [_entry("REQ-SEC-002"), _entry("REQ-SEC-001")])
+    assert "entry 1 (REQ-SEC-001): ids of area SEC must appear in ascending order" in msg
+
+
+def test_every_problem_is_reported_at_once(tmp_path: Path) -> None:
+    with pytest.raises(CatalogueError) as info:
+        load_catalogue(_write(tmp_path, [_entry(), _entry(), _entry("bad", assumptions=["ASM-SEC-99"])]))
+    assert len(info.value.problems) == 3
+    assert isinstance(info.value, ConfigError)
+
+
+@pytest.mark.parametrize("content", ["", "{}", "- just a string", "key: [unclosed"])
+def test_not_a_list_of_mappings_is_rejected(tmp_path: Path, content: str) -> None:
+    p = tmp_path / "requirements.yaml"
+    p.write_text(content, encoding="utf-8")
+    with pytest.raises(CatalogueError):
+        load_catalogue(p)
+
+
+def test_missing_file_is_a_catalogue_error(tmp_path: Path) -> None:
+    with pytest.raises(CatalogueError, match="cannot read"):
+        load_catalogue(tmp_path / "nope.yaml")
+
+
+def test_cli_exit_status_3_on_a_broken_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert catalogue.main([str(_write(tmp_path, [_entry(), _entry()]))]) == 3
+    assert "duplicate id" in capsys.readouterr().err
+
+
+# --- helpers ---------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("expr", [
+    "PICS_A", "not PICS_A", "PICS_A and PICS_B", "PICS_A or (PICS_B and not PICS_C)", "((PICS_A))",
+])
+def test_valid_pics_expressions(expr: str) -> None:
+    assert check_pics_expression(expr) is None
+
+
+@pytest.mark.parametrize("expr", ["", "PICS_A and", "(PICS_A", "PICS_A PICS_B", "PICS_a", "PICS_A && PICS_B", ")"])
+def test_invalid_pics_expressions(expr: str) -> None:
+    assert check_pics_expression(expr) is not None
+
+
+def test_weakest_tag() -> None:
+    assert weakest_tag_confidence("x [VERIFIED]") == "verified"
+    assert weakest_tag_confidence("x [VERIFIED]; y [READ: MEP-DG p.3]") == "read"
+    assert weakest_tag_confidence("x [READ]; y [NOT FOUND]") == "inferred"
+    assert weakest_tag_confidence("x [UNVERIFIED]") == "inferred"
+    assert weakest_tag_confidence("no tag at all") is None
