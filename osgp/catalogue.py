@@ -4,7 +4,8 @@ Every test case names the requirements it checks by id (``REQ-<AREA>-<NNN>``); t
 matrix of every report is built from this catalogue. The file is data, written by hand; this
 module refuses a file that breaks the rules in docs/requirements.md and names the offending entry.
 
-``python -m osgp.catalogue`` prints a summary per area.
+``python -m osgp.catalogue`` prints a summary per area (``--markdown``: the table of
+docs/requirements.md).
 """
 
 from __future__ import annotations
@@ -369,13 +370,34 @@ def format_summary(rows: Iterable[AreaSummary]) -> str:
     return "\n".join(lines)
 
 
+def format_markdown_counts(rows: Iterable[AreaSummary]) -> str:
+    """The counts table of docs/requirements.md (between its counts:begin/end markers)."""
+    rows = tuple(rows)
+    fields = ("total", "mandatory", "optional", "conditional", "verified", "read", "inferred",
+              "with_assumptions", "not_testable")
+    lines = ["| Area | Total | Mandatory | Optional | Conditional | Verified | Read | Inferred "
+             "| With assumptions | Not testable |",
+             "|---|---|---|---|---|---|---|---|---|---|"]
+    for r in rows:
+        lines.append("| " + " | ".join([r.area, *(str(getattr(r, f)) for f in fields)]) + " |")
+    tot = [str(sum(getattr(r, f) for r in rows)) for f in fields]
+    lines.append("| " + " | ".join(["all", *tot]) + " |")
+    return "\n".join(lines)
+
+
 def main(argv: list[str] | None = None) -> int:
-    args = sys.argv[1:] if argv is None else argv
+    """`python -m osgp.catalogue [--markdown] [FILE]`: summary per area; exit 3 on a broken file."""
+    args = sys.argv[1:] if argv is None else list(argv)
+    markdown = "--markdown" in args
+    args = [a for a in args if a != "--markdown"]
     try:
         reqs = load_catalogue(args[0] if args else None)
     except CatalogueError as exc:
         print(exc, file=sys.stderr)
         return 3
+    if markdown:
+        print(format_markdown_counts(summarise(reqs)))
+        return 0
     print(format_summary(summarise(reqs)))
     items = pics_items(reqs)
     print(f"\nPICS items named by conditional requirements ({len(items)}): {', '.join(items)}")

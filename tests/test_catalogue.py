@@ -272,3 +272,35 @@ def test_weakest_tag() -> None:
     assert weakest_tag_confidence("x [READ]; y [NOT FOUND]") == "inferred"
     assert weakest_tag_confidence("x [UNVERIFIED]") == "inferred"
     assert weakest_tag_confidence("no tag at all") is None
+
+
+# --- docs/requirements.md stays in step with the file -----------------------------------------
+
+DOC = Path(__file__).resolve().parents[1] / "docs" / "requirements.md"
+
+
+def test_docs_counts_table_matches_the_catalogue() -> None:
+    text = DOC.read_text(encoding="utf-8")
+    begin, end = "<!-- counts:begin -->\n", "<!-- counts:end -->"
+    table = text[text.index(begin) + len(begin):text.index(end)].strip()
+    expected = catalogue.format_markdown_counts(catalogue.summarise())
+    assert table == expected, "regenerate with: python -m osgp.catalogue --markdown"
+
+
+def test_docs_list_every_pics_item_the_catalogue_uses() -> None:
+    text = DOC.read_text(encoding="utf-8")
+    missing = []
+    for item in catalogue.pics_items():
+        if f"`{item}`" in text:
+            continue
+        m = re.fullmatch(r"PICS_BP(\d\d)", item)  # the doc lists BP procedures as a range
+        if m and "`PICS_BP03` ... `PICS_BP10`" in text and 3 <= int(m.group(1)) <= 10:
+            continue
+        missing.append(item)
+    assert not missing
+
+
+def test_cli_markdown_output(capsys: pytest.CaptureFixture[str]) -> None:
+    assert catalogue.main(["--markdown"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("| Area | Total |") and "| all |" in out
