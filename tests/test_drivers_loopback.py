@@ -190,3 +190,18 @@ def test_same_seed_same_timeline_other_seed_other_timeline():
     assert first != _timeline(url.format(8))
     lost = sum(1 for e in first if e[3].startswith("lost"))
     assert 0 < lost < len(first)
+
+
+def test_hosts_the_reference_device_through_its_factory():
+    refdevice = pytest.importorskip("refdevice")
+    if not hasattr(refdevice, "build"):
+        pytest.skip("refdevice resolves to a namespace package (stale editable install: pip install -e .)")
+    # Hand-built: SPDU REQUEST tid 0 from 01/127 to 01/2, domain 01, OSGP full read of table 0.
+    body = bytes.fromhex("01 19 01 FF 01 82 01 00 30 00 00")
+    from osgp.lon import crc16
+
+    with open_driver("loopback:?channel=a-band", device_factory=refdevice.build) as d:
+        d.send(body + crc16(body).to_bytes(2, "big"))
+        reply = d.receive(d.clock.now() + 5.0)
+    assert reply is not None and reply[7] == 0x20  # SPDU RESPONSE, same transaction number
+    assert reply[2:6] == bytes.fromhex("01 82 01 FF")
