@@ -210,6 +210,8 @@ class Catalog:
             return Response(ResponseCode.OK)
         if _LEVELS[caller.level] < _LEVELS[access.write] and not self.d.has(F.READ_KEY_CAN_WRITE):
             return Response(ResponseCode.ISC)
+        if offset >= max(self._size_for_write(base, now), 1) and tid != BT07:
+            return Response(ResponseCode.ONP)  # nothing of the table lies there (REQ-APP-019)
         if tid == BT07:
             if isinstance(req, PartialWrite):
                 return Response(ResponseCode.IAR)  # procedures start with a full write only (ASM-PRC-01)
@@ -224,6 +226,11 @@ class Catalog:
         if code == ResponseCode.OK:
             self.d.meter.event(now, EV_TABLE_WRITTEN, tid)
         return Response(code)
+
+    def _size_for_write(self, base: int, now: float) -> int:
+        if base in self.stored:
+            return len(self.stored[base])
+        return len(self.image(base, now))
 
     @staticmethod
     def _merge(image: bytes, offset: int, data: bytes) -> bytearray:
@@ -304,7 +311,7 @@ class Catalog:
             schema(base).decode(image, self.dims)
         except (DecodeError, EncodeError):
             return ResponseCode.ONP
-        if self.d.has(F.PENDING_NEVER_ACTIVATED):
+        if self.d.has(F.PENDING_NEVER_ACTIVATED) and code == 0:
             at = None
         entry = Pending(base, ped, image, at)
         slots = m.pending
@@ -317,7 +324,7 @@ class Catalog:
             if done is None:
                 return ResponseCode.ONP  # every BT04 record holds a table still pending
             slots[slots.index(done)] = entry
-        if self.d.has(F.PENDING_ACTIVATED_EARLY):
+        if self.d.has(F.PENDING_ACTIVATED_EARLY) and code == 2:
             m.activate(now, entry)
         elif at is not None and at <= utc + EPS:
             m.activate(now, entry)  # a PED time already past activates at once
@@ -431,7 +438,7 @@ class Catalog:
                                "season_chng_armed_flag", "sort_dates_flag", "anchor_date_flag",
                                "cap_dst_auto_flag", "separate_weekdays_flag", "separate_sum_demands_flag",
                                "capable_of_tm_zn_offset_flag"), False)
-        return Record(**flags, sort_tier_switches_flag=True, nbr_seasons=1, nbr_special_sched=0,
+        return Record(**flags, sort_tier_switches_flag=False, nbr_seasons=1, nbr_special_sched=0,
                       nbr_non_recurr_dates=0, nbr_recurr_dates=0, nbr_tier_switches=8,
                       calendar_tbl_size=3 * 8 + 3 * 1 + 4)
 
@@ -442,8 +449,10 @@ class Catalog:
                       season_schedules=[Record(daily_schedule_ids=[0, 0, 0])], calendar_id=self.calendar_id)
 
     def _qualifier(self, utc: float, *, local: bool) -> Record:
+        # BT55 is the time-zone and DST adjusted clock (both "applied" flags set) [MEP p.227]; DST is
+        # never in effect here since the calendar has no DST dates.
         return Record(day_of_week=_weekday(utc), dst_flag=False, gmt_flag=not local, tm_zn_applied_flag=local,
-                      dst_applied_flag=False)
+                      dst_applied_flag=local)
 
     def bt52(self, now: float) -> Record:
         utc = self.d.meter.utc(now)
@@ -531,7 +540,8 @@ class Catalog:
             inactive_current_l3=False, dst_off_delta=0, self_read_hour=0, self_read_minute=0, stop_mode_days=0,
             mfg_status=bytes(3), rk_bp10_ep16_access=not c.security.rk_bp10_ep16, test_point=False,
             test_point_internal=False, lp_use_skipped=False, neuron_state=4, phase_rotation=0,
-            plc_comm_inactive_threshold=0, broadcast_last_receipt=LTimeDate(0, 0, 0),
+            plc_comm_inactive_threshold=0,
+            broadcast_last_receipt=_ltime(s.broadcast_receipt_utc) if s.broadcast_receipt_utc else LTimeDate(0, 0, 0),
             broadcast_base=s.broadcast_seq, broadcast_delta=c.security.window,
             reverse_energy_current_threshold=0, plc_signal_quality=4, auto_discovery_ta=0, auto_discovery_to=0,
             auto_discovery_disable=1, amplifier_gain=0, events_outage_threshold=0, nvm_size=64,
@@ -559,7 +569,7 @@ class Catalog:
         reserved = 119 if self.dims.firmware[:2] >= (4, 0) else 87
         return Record(lontalk_msgs_received=d.messages_received & 0xFFFFFFFF,
                       lontalk_msgs_validated=d.messages_validated & 0xFFFFFFFF, reserved_8=bytes(86),
-                      disconnect_internal_status=0 if relay.closed else 2, active_calendar_id=self.calendar_id,
+                      disconnect_internal_status=relay.status(now), active_calendar_id=self.calendar_id,
                       reserved_99=bytes(reserved))
 
     def et29(self, now: float) -> Record:

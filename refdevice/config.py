@@ -22,10 +22,11 @@ from osgp.errors import ConfigError
 from osgp.secret import Secret
 
 SECURITY_MODES = ("digest", "rc4", "aes128")
-ACCESS_LEVELS = ("full", "read")
+ACCESS_LEVELS = ("full", "read", "broadcast")
 
-# TEST KEYS ONLY. `full` = 16 x 0x01 (MEP-DG default MAK, so the guide's vectors verify), `read` = 16 x 0x02.
-TEST_KEYS = {"full": bytes([0x01] * 16), "read": bytes([0x02] * 16)}
+# TEST KEYS ONLY. `full` = 16 x 0x01 (MEP-DG default MAK, so the guide's vectors verify), `read` = 16 x 0x02,
+# `broadcast` (verifies broadcast/group messages only, full rights) = 16 x 0x03.
+TEST_KEYS = {"full": bytes([0x01] * 16), "read": bytes([0x02] * 16), "broadcast": bytes([0x03] * 16)}
 
 
 @dataclass(frozen=True)
@@ -81,6 +82,7 @@ class Metering:
     tier_switches: tuple[tuple[int, int, int], ...] = ((0, 0, 0), (7, 0, 1), (23, 0, 0))  # local h, m, tier
     slew_s_per_min: int = 4  # ET55.4: EP16 slew rate (0..16 s/min)
     relay_min_spacing_s: float = 10.0  # MEP p.134: >= 10 s between disconnect operations
+    relay_transition_s: float = 2.0  # ET23.94 reads 3 (opening) / 1 (closing) this long [MEP p.96]
     firmware_image_size: int = 4096  # ET101 buffer size
 
 

@@ -49,10 +49,10 @@ from osgp.security import (
 from osgp.transaction import Delivery, Duplicate, GroupMembership, Ignored, Responder, Service
 
 from . import faults as F
-from .catalog import Catalog
-from .config import ACCESS_LEVELS, DeviceConfig, pack_version
+from .catalog import HANG_APDU, Catalog
+from .config import DeviceConfig, pack_version
 from .firmware import Firmware
-from .meter import EV_AUTH_FAILURE, EV_KEY_USAGE_80, Meter
+from .meter import EV_AUTH_FAILURE, EV_KEY_USAGE_80, EV_TIME_CHANGED_NEW, EV_TIME_CHANGED_OLD, Meter
 from .persistence import restore_state, snapshot_state
 from .procedures import Procedures
 
@@ -82,6 +82,7 @@ class SecurityState:
     broadcast_uses: int = 0  # ET54.86
     auth_failures: int = 0
     usage_alarm: bool = False
+    broadcast_receipt_utc: float = 0.0  # ET04.76
 
 
 class ReferenceDevice:
@@ -106,7 +107,8 @@ class ReferenceDevice:
             mode=c.security.mode, keys=dict(c.security.keys), seq=c.security.sequence_start,
             broadcast_seq=c.security.sequence_start)
         self.meter = Meter(c, now, frozen_clock=self.has(F.CLOCK_FROZEN))
-        self.meter.log_enabled = not self.has(F.EVENT_NOT_LOGGED)
+        if self.has(F.EVENT_NOT_LOGGED):
+            self.meter.silenced = frozenset({EV_TIME_CHANGED_OLD, EV_TIME_CHANGED_NEW})
         self.firmware = Firmware(self)
         self.procedures = Procedures(self)
         self.catalog = Catalog(self)
@@ -189,21 +191,29 @@ class ReferenceDevice:
         self._build_profiles()
 
     def _build_profiles(self) -> None:
-        keys = [self.security.keys[k] for k in ACCESS_LEVELS if k in self.security.keys]
-        self._levels = [k for k in ACCESS_LEVELS if k in self.security.keys]
-        self._digest = DigestProfile(keys)
-        self._rc4 = Rc4Profile(keys, variant="plc")
-        self._aes = AesCcmProfile(keys) if self.config.capabilities.aes else None
+        """One set of profiles for unicast keys (full, then read: ASM-SEC-08) and one for the
+        broadcast key, which verifies broadcast and group messages only (REQ-SEC-039)."""
+        self._sets: dict[bool, dict[str, SecurityProfile | None]] = {}
+        self._levels: dict[bool, list[str]] = {}
+        for broadcast, names in ((False, ("full", "read")), (True, ("broadcast",))):
+            levels = [k for k in names if k in self.security.keys]
+            keys = [self.security.keys[k] for k in levels] or [self.security.keys["full"]]
+            self._levels[broadcast] = levels or ["full"]
+            self._sets[broadcast] = {
+                "digest": DigestProfile(keys), "rc4": Rc4Profile(keys, variant="plc"),
+                "aes": AesCcmProfile(keys) if self.config.capabilities.aes else None}
 
-    def _profiles(self) -> list[SecurityProfile]:
+    def _profiles(self, broadcast: bool = False) -> list[SecurityProfile]:
         """Profiles tried in order. An AES-mode device takes AES only; the others also take AES
         (commissioning path into AES mode) when the capability exists."""
-        mode = self.security.mode
-        legacy: list[SecurityProfile] = [self._rc4 if mode == "rc4" else self._digest]
+        mode, p = self.security.mode, self._sets[broadcast]
+        aes = p["aes"]
         if mode == "aes128":
-            assert self._aes is not None
-            return [self._aes, *([self._rc4] if self.has(F.AES_ACCEPTS_RC4) else [])]
-        return legacy + ([self._aes] if self._aes is not None else [])
+            assert aes is not None
+            return [aes, *([p["rc4"]] if self.has(F.AES_ACCEPTS_RC4) else [])]  # type: ignore[list-item]
+        legacy = p["rc4"] if mode == "rc4" else p["digest"]
+        assert legacy is not None
+        return [legacy] + ([aes] if aes is not None else [])
 
     @property
     def max_response_data(self) -> int:
@@ -239,7 +249,7 @@ class ReferenceDevice:
             service = Service.REQUEST if isinstance(pdu, lon.Spdu) else Service.ACKD
             got = Delivery(lpdu, service, pdu.tid, lpdu.apdu, pdu.auth)
         self.messages_received += 1
-        if self.has(F.HANG_ON_OVERSIZE) and len(got.apdu) > self.config.link.max_apdu:
+        if self.has(F.HANG_ON_OVERSIZE) and len(got.apdu) > HANG_APDU:
             self.dead = True
             self._note(now, f"APDU of {len(got.apdu)} bytes: device hung (fault {F.HANG_ON_OVERSIZE})")
             return []
@@ -267,16 +277,19 @@ class ReferenceDevice:
         except AppDecodeError as exc:
             self._note(now, f"not an OSGP APDU: {exc}")
             return None
-        opened, profile = self._open(pdu)
+        self._count_key_use(now, broadcast)  # every use of a key counts, verified or not (REQ-SEC-030)
+        opened, profile = self._open(pdu, broadcast)
         s = self.security
         if opened is None:
             self._auth_failure(now)
             forged = self._forge(pdu)
             if self.has(F.ACCEPT_BAD_DIGEST) and forged is not None:
-                opened, profile = forged, self._digest
+                opened, profile = forged, self._profiles(broadcast)[0]
             else:
                 if self.has(F.REJECTED_CHANGES_STATE) and forged is not None:
                     self._execute(forged.message, Caller("full", False, False, broadcast), now)
+                if broadcast:
+                    return None
                 return wrap_apdu(self._auth_failure_pdu(pdu), self.prefix)
         current = s.broadcast_seq if broadcast else s.seq
         window = SequenceWindow(_WIDE_WINDOW if self.has(F.SEQ_WINDOW_TOO_WIDE) else self.config.security.window)
@@ -292,9 +305,9 @@ class ReferenceDevice:
             return wrap_apdu(profile.protect_response(opened, message), self.prefix)
         if broadcast:
             s.broadcast_seq = opened.seq
+            s.broadcast_receipt_utc = self.meter.utc(now)
         else:
             s.seq = opened.seq
-        self._count_key_use(now, broadcast)
         self.messages_validated += 1
         caller = self._caller(opened, profile, broadcast)
         if len(apdu) > self.config.link.max_apdu:
@@ -308,11 +321,12 @@ class ReferenceDevice:
         return wrap_apdu(self._protect(profile, opened, message), self.prefix)
 
     def _caller(self, opened: OpenedRequest, profile: SecurityProfile, broadcast: bool) -> Caller:
-        level = self._levels[opened.key_index or 0]
-        return Caller(level, opened.encrypted, profile is self._aes, broadcast)
+        level = self._levels[broadcast][opened.key_index or 0]
+        return Caller("full" if level == "broadcast" else level, opened.encrypted,
+                      isinstance(profile, AesCcmProfile), broadcast)
 
-    def _open(self, pdu: bytes) -> tuple[OpenedRequest | None, SecurityProfile]:
-        profiles = self._profiles()
+    def _open(self, pdu: bytes, broadcast: bool) -> tuple[OpenedRequest | None, SecurityProfile]:
+        profiles = self._profiles(broadcast)
         for profile in profiles:
             try:
                 return profile.open_request(pdu), profile
@@ -344,10 +358,10 @@ class ReferenceDevice:
         return answer
 
     def _protect(self, profile: SecurityProfile, opened: OpenedRequest, message: bytes) -> bytes:
-        if self.has(F.RC4_RESPONSE_PLAINTEXT) and profile is self._rc4 and opened.encrypted:
+        if self.has(F.RC4_RESPONSE_PLAINTEXT) and isinstance(profile, Rc4Profile) and opened.encrypted:
             opened = dataclasses.replace(opened, encrypted=False)
         out = profile.protect_response(opened, message)
-        if self.has(F.RESPONSE_DIGEST_UNCHAINED) and profile is not self._aes:
+        if self.has(F.RESPONSE_DIGEST_UNCHAINED) and not isinstance(profile, AesCcmProfile):
             out = out[:-_TAG_LEN] + osgp_digest(message, opened.key)
         return out
 

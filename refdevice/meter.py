@@ -230,9 +230,16 @@ class Pending:
 
 @dataclass
 class Relay:
-    closed: bool = True
+    closed: bool = True  # the commanded state (energy stops flowing at the command)
     last_op: float | None = None  # device time of the last operation (spacing rule)
     changed: bool = False  # BT03 mfg "load disconnect has changed state" (latched)
+    moving_until: float = 0.0  # end of the opening/closing transient
+
+    def status(self, now: float) -> int:
+        """ET23.94: 0 closed, 1 closing, 2 opened, 3 opening."""
+        if now < self.moving_until:
+            return 1 if self.closed else 3
+        return 0 if self.closed else 2
 
 
 class Meter:
@@ -260,7 +267,7 @@ class Meter:
         self.timezone_s = m.timezone_minutes * 60
         self.std_alarms = 0  # BT03 ED_STD_STATUS1 latched bits
         self.mfg_alarms = bytearray(6)  # BT03 ED_MFG_STATUS latched bits
-        self.log_enabled = True
+        self.silenced: frozenset[int] = frozenset()  # event codes never logged (event_not_logged fault)
         self.on_activate: Callable[[Pending], None] = lambda p: None
 
     # --- clock ---
@@ -384,8 +391,9 @@ class Meter:
 
     # --- events, alarms, relay, pending ---
     def event(self, now: float, code: int, arg: int, *, at: float | None = None) -> None:
-        if self.log_enabled:
-            self.log.add(self.utc(now) if at is None else at, code, arg)
+        if code in self.silenced:
+            return
+        self.log.add(self.utc(now) if at is None else at, code, arg)
 
     def operate_relay(self, now: float, close: bool) -> None:
         if self.relay.closed != close:
@@ -393,6 +401,7 @@ class Meter:
         self.advance(now)
         self.relay.closed = close
         self.relay.last_op = now
+        self.relay.moving_until = now + self.config.metering.relay_transition_s
         self.event(now, EV_CONTROL_POINT_COMMAND, int(close))
 
     def relay_spacing_ok(self, now: float) -> bool:

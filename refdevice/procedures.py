@@ -53,6 +53,7 @@ EP_FIRMWARE_ACTIVATE = EP + 81  # ASM-DEV-04
 EP_SECURITY_MODE = EP + 82  # ASM-DEV-05
 EP_CLEAR_HISTORY = EP + 83  # ASM-DEV-05
 
+MAX_PARAMS = 255  # BT00.9 MAX_PROC_PARM_LENGTH
 LIST_HISTORY, LIST_SELF_READ, LIST_LOAD_PROFILE = 1, 2, 3  # ASM-PRC-02
 
 # Procedures the read-only key may run when ET04.71.0 allows it [MEP p.54].
@@ -114,7 +115,9 @@ class Procedures:
             return 0x04  # two consecutive PSNs must differ [MEP p.50]
         self.last_psn = psn
         run = self._table.get(number)
-        if run is None:
+        if len(params) > MAX_PARAMS:
+            out = Outcome(BAD_PARAM)  # longer than BT00 MAX_PROC_PARM_LENGTH: not run (REQ-PRC-014)
+        elif run is None:
             out = Outcome(OK if self.d.has(F.UNKNOWN_PROCEDURE_NOT_6) else UNKNOWN)
         else:
             out = run(params, caller, now)
@@ -203,8 +206,6 @@ class Procedures:
         return Outcome(OK)
 
     def activate_all(self, p: bytes, c: Caller, now: float) -> Outcome:
-        if self.d.has(F.PENDING_NEVER_ACTIVATED):
-            return Outcome(OK)
         for entry in [e for e in self.d.meter.pending if e.still_pending]:
             self.d.meter.activate(now, entry)
         return Outcome(OK)
@@ -215,9 +216,8 @@ class Procedures:
         matches = [e for e in self.d.meter.pending if e.still_pending and e.ped == p[:6]]
         if not matches:
             return Outcome(PARTIAL)  # nothing matches (as documented for the PED-matching clear)
-        if not self.d.has(F.PENDING_NEVER_ACTIVATED):
-            for entry in matches:
-                self.d.meter.activate(now, entry)
+        for entry in matches:
+            self.d.meter.activate(now, entry)
         return Outcome(OK)
 
     def clear_all_pending(self, p: bytes, c: Caller, now: float) -> Outcome:
@@ -264,11 +264,11 @@ class Procedures:
         return Outcome(OK)
 
     def key_change(self, p: bytes, c: Caller, now: float) -> Outcome:
-        if len(p) != 17 or p[0] not in (0, 1):
+        if len(p) != 17 or p[0] not in (0, 1, 2):
             return Outcome(BAD_PARAM)
         if not (c.encrypted or c.via_aes):
             return Outcome(NO_AUTH)  # a key never travels in clear (ASM-DEV-03)
-        level = ("full", "read")[p[0]]
+        level = ("full", "read", "broadcast")[p[0]]
         self.d.change_key(level, bytes(p[1:17]))
         self.d.meter.event(now, EV_KEY_CHANGED, p[0])
         return Outcome(OK)
