@@ -103,6 +103,8 @@ class Requirement:
     testable: bool = True
     reason: str = ""  # why it is not testable here
     condition: str = ""  # PICS expression of a conditional requirement
+    confidence: str = ""  # read / verified / inferred (osgp.catalogue)
+    assumptions: list[str] = field(default_factory=list)  # ids in the assumptions register
 
     @property
     def area(self) -> str:
@@ -417,6 +419,13 @@ def _scalar_ok(tp: Any, data: Any) -> bool:
     if tp is str:
         return isinstance(data, str)
     return False
+
+
+def requirements_from_catalogue(reqs: Iterable[Any]) -> list[Requirement]:
+    """Model entries from osgp.catalogue requirements (duck-typed: id, text, source, kind, pics,
+    confidence, testable, reason, assumptions)."""
+    return [Requirement(q.id, q.text, q.source, q.kind, q.testable, q.reason or "", q.pics or "",
+                        q.confidence, list(q.assumptions)) for q in reqs]
 
 
 def assumptions_from_register(overrides: dict[str, str] | None = None) -> list[AssumptionRecord]:

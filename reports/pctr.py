@@ -214,7 +214,9 @@ def _traceability(r: Results) -> list:
             result = "UNCOVERED"
         else:
             result = row.verdict.value if row.verdict else "not run"
-        rows.append([req.id, req.text, req.kind + (f" ({req.condition})" if req.condition else ""),
+        basis = "; ".join(x for x in (req.confidence, ", ".join(req.assumptions)) if x)
+        rows.append([req.id, req.text,
+                     req.kind + (f" ({req.condition})" if req.condition else "") + (f"; {basis}" if basis else ""),
                      covered or "-", result])
         ids.append("req-" + req.id)
     uncovered = [f"{q.id}: {q.text} ({q.source})" for q in r.uncovered()]
@@ -222,7 +224,7 @@ def _traceability(r: Results) -> list:
     blocks = [
         Para(f"{len(r.requirements)} requirements: {len(r.requirements) - len(untestable) - len(uncovered)} "
              f"covered, {len(uncovered)} uncovered, {len(untestable)} not testable here."),
-        Table(["Requirement", "Paraphrase", "Kind", "Test cases and verdicts", "Result"], rows,
+        Table(["Requirement", "Paraphrase", "Kind; confidence", "Test cases and verdicts", "Result"], rows,
               [15, 33, 12, 30, 10], verdict_cols=frozenset({4}), mono_cols=frozenset({0}), row_ids=ids,
               empty="no requirement catalogue recorded"),
         Heading("Uncovered requirements", "uncovered"), Items(uncovered or ["none"]),

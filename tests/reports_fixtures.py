@@ -50,7 +50,7 @@ REQUIREMENTS = [
                 "ANSI C12.19 BT08"),
     Requirement("REQ-SEC-001", "A request with a wrong digest is refused", "TS 104 001 8.2; MEP-DG App. A"),
     Requirement("REQ-SEC-002", "A stale or repeated sequence number is refused with code 0x0C",
-                "MEP-DG 2.3"),
+                "MEP-DG 2.3", confidence="inferred", assumptions=["ASM-SEC-02"]),
     Requirement("REQ-SEC-003", "AES-128-CCM protected requests are accepted when supported",
                 "TS 104 001 8.4", kind="conditional", condition="SEC.AES128"),
     Requirement("REQ-SEC-010", "Keys are stored in tamper-resistant memory", "TS 104 001 8.1",
@@ -224,18 +224,25 @@ def failing_campaign() -> Results:
     return r
 
 
-def big_campaign(n_cases: int = 200, n_frames: int = 3000, seed: int = 5) -> Results:
-    """Volume: n_cases test cases with about n_frames frames, a tenth of them failing."""
+def big_campaign(n_cases: int = 200, n_frames: int = 3000, n_requirements: int = 216, seed: int = 5) -> Results:
+    """Volume: n_cases test cases, n_frames frames, a tenth of the cases failing, and a catalogue the
+    size of osgp/requirements.yaml."""
     rng = random.Random(seed)
     r = passing_campaign()
+    areas = ("LNK", "APP", "TBL", "PRC", "SEC", "MGT")
+    r.requirements = [Requirement(f"REQ-{areas[i % 6]}-{100 + i:03d}",
+                                  f"Synthetic requirement {i}: the DUT answers a well-formed request of kind {i} "
+                                  "within the bounds the plan sets, with the response code the spec gives",
+                                  "TS 104 001 (clause unknown); MEP-DG p.42 [READ]", confidence="read")
+                      for i in range(n_requirements)]
     log = _FrameLog(seed)
     per_case, extra = divmod(n_frames // 2, n_cases)  # one request and one response per step
     cases = []
     for i in range(n_cases):
         n_steps = max(1, per_case + (i < extra))
-        area = ("LNK", "APP", "TBL", "PRC", "SEC", "MGT")[i % 6]
+        area = areas[i % 6]
         cid = f"TC_{area}_G{i // 6:02d}_BV_{i % 100:02d}"
-        req = REQUIREMENTS[i % len(REQUIREMENTS)].id
+        req = r.requirements[i % len(r.requirements)].id
         c = _case(log, cid, f"Synthetic check {i} of area {area}", req, "", P, "", n_steps)
         if rng.random() < 0.1:
             verdict = rng.choice([F, F, INC])

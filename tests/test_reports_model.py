@@ -7,10 +7,11 @@ import json
 import pytest
 from reports_fixtures import PLANTED, failing_campaign, passing_campaign
 
+from osgp.catalogue import load_catalogue
 from osgp.errors import ConfigError
 from osgp.secret import Secret
 from osgp.verdicts import Verdict
-from reports.model import SCHEMA, Results
+from reports.model import SCHEMA, Results, assumptions_from_register, requirements_from_catalogue
 
 
 @pytest.mark.parametrize("make", [passing_campaign, failing_campaign])
@@ -107,3 +108,15 @@ def test_load_errors_for_missing_and_malformed_files(tmp_path):
     (tmp_path / "results.json").write_text("[]", encoding="utf-8")
     with pytest.raises(ConfigError, match="expected a JSON object"):
         Results.load(tmp_path / "results.json")
+
+
+def test_the_real_catalogue_and_register_fit_the_model():
+    reqs = requirements_from_catalogue(load_catalogue())
+    assert len(reqs) > 100 and {q.kind for q in reqs} <= {"mandatory", "optional", "conditional"}
+    r = passing_campaign()
+    r.requirements, r.assumptions = reqs, assumptions_from_register({"ASM-SEC-02": "current+1 .. current+4"})
+    again = Results.from_dict(json.loads(r.to_json()))
+    assert again.requirements == reqs
+    assert next(a for a in again.assumptions if a.id == "ASM-SEC-02").value == "current+1 .. current+4"
+    untestable = [q for q in reqs if not q.testable]
+    assert all(q.reason for q in untestable)
