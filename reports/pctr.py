@@ -328,8 +328,8 @@ def cli_report(directory: Path, out_dir: Path | None = None) -> int:
                    if not (directory / n).is_file() or (directory / n).read_bytes() != b]
         if changed:
             print(f"osgpct report: {directory} is a signed evidence bundle and the new rendering of "
-                  f"{', '.join(changed)} differs from the signed copy; not overwritten. "
-                  "Re-render into another directory.", file=sys.stderr)
+                  f"{', '.join(changed)} differs from the signed copy; not overwritten. To re-render, copy "
+                  f"{RESULTS} into another directory and run `osgpct report` there.", file=sys.stderr)
             return 3
         print(f"{directory}: {HTML} and {PDF} re-rendered, identical to the signed copies")
         return 0
