@@ -50,7 +50,7 @@ _STRENGTH = {"verified": 2, "read": 1, "inferred": 0}
 ID_RE = re.compile(r"^REQ-(?P<area>[A-Z]{3})-(?P<number>\d{3})$")
 ASSUMPTION_RE = re.compile(r"^ASM-[A-Z]{3}-\d{2}$")
 _TAG_RE = re.compile(r"\[(" + "|".join(TAG_CONFIDENCE) + r")\b[^\]]*\]")
-_PICS_TOKEN_RE = re.compile(r"\s*(?:(?P<item>PICS_[A-Z0-9_]+)|(?P<op>and|or|not)\b|(?P<paren>[()])|(?P<bad>\S+))")
+_PICS_NAME_RE = re.compile(r"PICS_[A-Z0-9_]+")
 MAX_TEXT = 240
 
 
@@ -106,60 +106,22 @@ def weakest_tag_confidence(source: str) -> str | None:
 
 
 def check_pics_expression(expr: str) -> str | None:
-    """None when `expr` is a boolean expression over PICS items (and/or/not/parentheses), else why not."""
-    tokens: list[tuple[str, str]] = []
-    pos = 0
-    while pos < len(expr):
-        m = _PICS_TOKEN_RE.match(expr, pos)
-        if m is None or m.end() == pos:
-            break
-        pos = m.end()
-        kind = m.lastgroup or "bad"
-        if kind == "bad":
-            return f"unexpected token {m.group('bad')!r} (items are PICS_<NAME>, operators and/or/not)"
-        tokens.append((kind, m.group(kind)))
-    if not tokens:
-        return "empty expression"
+    """None when `expr` is a valid selection expression, else why not.
 
-    i = 0
+    The language is the one of osgp.pics (and/or/not, parentheses, comparisons). Items must be
+    named PICS_<NAME>; items osgp.pics declares are type-checked, others are taken as true/false
+    (see undeclared_pics_items)."""
+    from osgp.pics import TYPES, PicsError, parse
 
-    def parse_or() -> str | None:
-        nonlocal i
-        err = parse_and()
-        while err is None and i < len(tokens) and tokens[i] == ("op", "or"):
-            i += 1
-            err = parse_and()
-        return err
-
-    def parse_and() -> str | None:
-        nonlocal i
-        err = parse_not()
-        while err is None and i < len(tokens) and tokens[i] == ("op", "and"):
-            i += 1
-            err = parse_not()
-        return err
-
-    def parse_not() -> str | None:
-        nonlocal i
-        if i < len(tokens) and tokens[i] == ("op", "not"):
-            i += 1
-            return parse_not()
-        if i < len(tokens) and tokens[i][0] == "item":
-            i += 1
-            return None
-        if i < len(tokens) and tokens[i] == ("paren", "("):
-            i += 1
-            err = parse_or()
-            if err is None and (i >= len(tokens) or tokens[i] != ("paren", ")")):
-                return "missing ')'"
-            i += 1
-            return err
-        return "expected a PICS item, 'not' or '('" + (f" at {tokens[i][1]!r}" if i < len(tokens) else " at end")
-
-    err = parse_or()
-    if err is None and i != len(tokens):
-        err = f"unexpected {tokens[i][1]!r}"
-    return err
+    try:
+        parsed = parse(expr)
+        bad = sorted(n for n in parsed.names if not _PICS_NAME_RE.fullmatch(n))
+        if bad:
+            return f"{', '.join(bad)}: PICS items are named PICS_<NAME> (capitals, digits, _)"
+        parsed.check({**{n: bool for n in parsed.names}, **TYPES})
+    except PicsError as exc:
+        return str(exc)
+    return None
 
 
 def _entry_problems(n: int, e: Any, known_assumptions: frozenset[str]) -> list[str]:
@@ -327,6 +289,13 @@ def pics_items(reqs: Iterable[Requirement] | None = None) -> tuple[str, ...]:
     return tuple(sorted({p for r in items for p in r.pics_items}))
 
 
+def undeclared_pics_items(reqs: Iterable[Requirement] | None = None) -> tuple[str, ...]:
+    """PICS items the catalogue names that the test-plan PICS catalogue (osgp.pics.ITEMS) lacks."""
+    from osgp.pics import ITEMS
+
+    return tuple(p for p in pics_items(reqs) if p not in ITEMS)
+
+
 @dataclass(frozen=True)
 class AreaSummary:
     area: str
@@ -401,6 +370,9 @@ def main(argv: list[str] | None = None) -> int:
     print(format_summary(summarise(reqs)))
     items = pics_items(reqs)
     print(f"\nPICS items named by conditional requirements ({len(items)}): {', '.join(items)}")
+    missing = undeclared_pics_items(reqs)
+    if missing:
+        print(f"Not yet declared in osgp.pics.ITEMS ({len(missing)}): {', '.join(missing)}")
     return 0
 
 

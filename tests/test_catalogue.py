@@ -194,7 +194,7 @@ def test_bad_kind_and_pics_rules_are_rejected(tmp_path: Path) -> None:
     assert "entry 1 (REQ-SEC-002): a conditional requirement needs a PICS expression" in msg
     assert "entry 2 (REQ-SEC-003): pics must be null unless kind is conditional" in msg
     assert "entry 3 (REQ-SEC-004): pics 'PICS_RELAY and'" in msg
-    assert "entry 4 (REQ-SEC-005): pics 'relay or PICS_X': unexpected token 'relay'" in msg
+    assert "entry 4 (REQ-SEC-005): pics 'relay or PICS_X': relay: PICS items are named PICS_<NAME>" in msg
 
 
 def test_confidence_stronger_than_the_evidence_is_rejected(tmp_path: Path) -> None:
@@ -256,14 +256,29 @@ def test_cli_exit_status_3_on_a_broken_file(tmp_path: Path, capsys: pytest.Captu
 
 @pytest.mark.parametrize("expr", [
     "PICS_A", "not PICS_A", "PICS_A and PICS_B", "PICS_A or (PICS_B and not PICS_C)", "((PICS_A))",
+    'PICS_SEC_MODE == "rc4"', "PICS_MAX_RESP_DATA >= 12 and PICS_LOAD_PROFILE",
 ])
 def test_valid_pics_expressions(expr: str) -> None:
     assert check_pics_expression(expr) is None
 
 
-@pytest.mark.parametrize("expr", ["", "PICS_A and", "(PICS_A", "PICS_A PICS_B", "PICS_a", "PICS_A && PICS_B", ")"])
+@pytest.mark.parametrize("expr", [
+    "", "PICS_A and", "(PICS_A", "PICS_A PICS_B", "PICS_a", "PICS_A && PICS_B", ")", "relay",
+    "PICS_MAX_RESP_DATA", "PICS_SEC_MODE == 3",
+])
 def test_invalid_pics_expressions(expr: str) -> None:
     assert check_pics_expression(expr) is not None
+
+
+def test_declared_pics_items_are_used_with_the_osgp_pics_vocabulary() -> None:
+    from osgp.pics import ITEMS
+
+    used = set(catalogue.pics_items())
+    undeclared = set(catalogue.undeclared_pics_items())
+    assert undeclared <= used and undeclared.isdisjoint(ITEMS)
+    # the concepts osgp.pics already names are used under its names, not under synonyms
+    for synonym in ("PICS_LP", "PICS_BP10", "PICS_SEC_RC4_ENC"):
+        assert synonym not in used
 
 
 def test_weakest_tag() -> None:
@@ -289,15 +304,11 @@ def test_docs_counts_table_matches_the_catalogue() -> None:
 
 def test_docs_list_every_pics_item_the_catalogue_uses() -> None:
     text = DOC.read_text(encoding="utf-8")
-    missing = []
-    for item in catalogue.pics_items():
-        if f"`{item}`" in text:
-            continue
-        m = re.fullmatch(r"PICS_BP(\d\d)", item)  # the doc lists BP procedures as a range
-        if m and "`PICS_BP03` ... `PICS_BP10`" in text and 3 <= int(m.group(1)) <= 10:
-            continue
-        missing.append(item)
+    missing = [item for item in catalogue.pics_items() if f"`{item}`" not in text]
     assert not missing
+    proposed = text[text.index("| Proposed PICS item"):]
+    for item in catalogue.undeclared_pics_items():
+        assert f"| `{item}` |" in proposed, f"{item} is not in the proposed-items table"
 
 
 def test_cli_markdown_output(capsys: pytest.CaptureFixture[str]) -> None:
