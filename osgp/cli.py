@@ -92,7 +92,7 @@ def cmd_report(args: argparse.Namespace) -> int:
         return _fail("report needs DIR or --compare OLD NEW")
     from reports.pctr import cli_report
 
-    return cli_report(Path(args.dir))
+    return cli_report(Path(args.dir), Path(args.out) if args.out else None)
 
 
 def cmd_verify(args: argparse.Namespace) -> int:
@@ -138,6 +138,7 @@ def build_parser() -> argparse.ArgumentParser:
     rep = sub.add_parser("report", help="re-render reports, or compare two campaigns")
     rep.add_argument("dir", nargs="?", help="campaign output directory")
     rep.add_argument("--compare", nargs=2, metavar=("OLD", "NEW"), help="delta between two campaigns")
+    rep.add_argument("--out", help="write the re-rendered reports here (a signed bundle is never modified)")
     rep.set_defaults(func=cmd_report)
 
     v = sub.add_parser("verify", help="verify an evidence bundle offline")
