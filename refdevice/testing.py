@@ -39,6 +39,8 @@ class Reply:
 class Tester:
     """Talks to `device` from subnet/node 1/127 with the profile of the device's mode (or `profile`)."""
 
+    __test__ = False  # not a pytest class
+
     def __init__(self, device: ReferenceDevice, profile: SecurityProfile | None = None, *, now: float = 0.0,
                  key_index: int = 0) -> None:
         self.device = device
@@ -51,7 +53,6 @@ class Tester:
         self.now = now
         self.seq = device.security.seq
         self.key_index = key_index
-        self.psn = 0
 
     def advance(self, seconds: float) -> None:
         self.now += seconds
@@ -71,7 +72,17 @@ class Tester:
 
     def exchange(self, request: Request | bytes, *, seq: int | None = None, profile: SecurityProfile | None = None,
                  key_index: int | None = None, key: bytes | None = None, encrypt: bool | None = None,
-                 tamper=None) -> Reply:
+                 tamper=None, resync: bool | None = None) -> Reply:
+        """One exchange; with `seq` None the next number is used and, like the session, a 0x0C is
+        followed by one retry with the device's number + 1 (unless resync=False)."""
+        if resync is None:
+            resync = seq is None
+        reply = self._exchange(request, seq, profile, key_index, key, encrypt, tamper)
+        if resync and reply.response is not None and reply.response.code == 0x0C:
+            reply = self._exchange(request, None, profile, key_index, key, encrypt, tamper)
+        return reply
+
+    def _exchange(self, request, seq, profile, key_index, key, encrypt, tamper) -> Reply:
         message = request if isinstance(request, bytes) else encode_request(request)
         profile = profile or self.profile
         if seq is None:
@@ -112,9 +123,8 @@ class Tester:
 
     def procedure(self, number: int, params: bytes = b"", *, psn: int | None = None, selector: int = 0,
                   **kw) -> tuple[Response, ProcedureResponse | None]:
-        if psn is None:
-            self.psn = (self.psn + 1) % 256
-            psn = self.psn
+        if psn is None:  # a PSN different from the device's last one (any tester may have run one)
+            psn = ((self.device.procedures.last_psn or 0) + 1) % 256
         w = self.write(7, encode_procedure_initiate(number, psn, params, selector), **kw)
         if w.code != 0:
             return w, None
