@@ -599,6 +599,13 @@ class Array(FieldType):
     def elem_type(self, index: int) -> FieldType:
         return self._elem if isinstance(self._elem, FieldType) else self._elem(index)
 
+    def _elems(self, n: int, dims: Dimensions, layer: str, path: str) -> Iterable[FieldType]:
+        """Element types; a dimension-dependent element type (NI_FMAT) is resolved once per array."""
+        if isinstance(self._elem, Dynamic):
+            t = self._elem.resolve(dims, layer, path)
+            return (t for _ in range(n))
+        return (self.elem_type(i) for i in range(n))
+
     def size(self, dims: Dimensions, layer: str = "table", path: str = "") -> int:
         n = count_of(self.count, dims, layer, path)
         if isinstance(self._elem, FieldType):
@@ -607,8 +614,9 @@ class Array(FieldType):
 
     def decode(self, data: bytes, pos: int, dims: Dimensions, layer: str, path: str) -> tuple[list, int]:
         out = []
-        for i in range(count_of(self.count, dims, layer, path)):
-            v, pos = self.elem_type(i).decode(data, pos, dims, layer, f"{path}[{i}]")
+        n = count_of(self.count, dims, layer, path)
+        for i, t in enumerate(self._elems(n, dims, layer, path)):
+            v, pos = t.decode(data, pos, dims, layer, f"{path}[{i}]")
             out.append(v)
         return out, pos
 
@@ -617,7 +625,8 @@ class Array(FieldType):
         if not isinstance(value, list | tuple) or len(value) != n:
             got = f"{len(value)} elements" if isinstance(value, list | tuple) else repr(value)
             raise _fail(layer, path, f"needs a list of {n} elements, got {got}")
-        return b"".join(self.elem_type(i).encode(v, dims, layer, f"{path}[{i}]") for i, v in enumerate(value))
+        pairs = enumerate(zip(self._elems(n, dims, layer, path), value, strict=True))
+        return b"".join(t.encode(v, dims, layer, f"{path}[{i}]") for i, (t, v) in pairs)
 
     def issues(self, value: Any, dims: Dimensions, path: str) -> list[Issue]:
         out = []
