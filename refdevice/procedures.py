@@ -191,8 +191,11 @@ class Procedures:
         if len(p) < 7:
             return Outcome(BAD_PARAM)
         mask, (yy, mo, dd, hh, mi, ss) = p[0], p[1:7]
-        valid = (mask & 0x03 and 1 <= mo <= 12 and yy <= 99 and hh <= 23 and mi <= 59 and ss <= 59
-                 and 1 <= dd <= calendar.monthrange(2000 + yy if yy < 90 else 1900 + yy, mo)[1])
+        year = 2000 + yy if yy < 90 else 1900 + yy
+        date_ok = 1 <= mo <= 12 and yy <= 99 and 1 <= dd <= calendar.monthrange(year, mo)[1]
+        time_ok = hh <= 23 and mi <= 59 and ss <= 59
+        # only the parts SET_MASK selects are checked (and applied) [ASM-PRC-03]
+        valid = mask & 0x03 and (date_ok or not mask & 2) and (time_ok or not mask & 1)
         if not valid:
             return Outcome(OK if self.d.has(F.BAD_PARAMETERS_ACCEPTED) else BAD_PARAM)
         if self.d.has(F.CLOCK_NOT_SET_BY_BP10):
@@ -200,7 +203,7 @@ class Procedures:
         m = self.d.meter
         current = m.utc(now)
         day = current - current % 86400
-        date_part = calendar.timegm((2000 + yy if yy < 90 else 1900 + yy, mo, dd, 0, 0, 0)) if mask & 2 else day
+        date_part = calendar.timegm((year, mo, dd, 0, 0, 0)) if mask & 2 else day
         time_part = hh * 3600 + mi * 60 + ss if mask & 1 else current - day
         m.set_clock(now, date_part + time_part)
         return Outcome(OK)
