@@ -138,7 +138,8 @@ class Security:
 
 @dataclass(frozen=True, kw_only=True)
 class AesCcm:
-    tag_len: int = _opt("int", "CCM tag length in bytes (even, 4..16)", 8, range=(4, 16))
+    tag_len: int = _opt("int", "CCM tag length in bytes (even, 4..16)", 8, range=(4, 16),
+                        values=tuple(range(4, 17, 2)))
     device_id: bytes = _opt("hex", "Device id in the CCM nonce, hex, up to 8 bytes (left-padded with zeros)",
                             b"", lengths=tuple(range(9)))
 
@@ -485,6 +486,9 @@ class _Reader:
             lo, hi = f.metadata.get("range", (None, None))
             if lo is not None and not lo <= value <= hi:
                 raise _Bad(line, f"{where}: {value} is outside {lo}..{hi}", f"use a value in {lo}..{hi}")
+            values = f.metadata.get("values")
+            if values and value not in values:
+                raise _Bad(line, f"{where}: {value} is not one of {_either(values)}", f"use {_either(values)}")
             return float(value) if kind == "float" else value
         raise AssertionError(f"plan schema: unknown kind {kind}")  # a bug in the schema above
 
