@@ -63,8 +63,7 @@ HANG_ON_OVERSIZE = "hang_on_oversize"
 LATE_RESPONSE = "late_response"
 CLOCK_FROZEN = "clock_frozen"
 
-# The single registry. Requirement ids: osgp/requirements.yaml. LATE_RESPONSE has no requirement of
-# its own yet (no "answers within T" entry in the catalogue): REQ-LNK-012 is the closest.
+# The single registry. Requirement ids: osgp/requirements.yaml (tests check that each id exists).
 FAULTS: dict[str, Fault] = {f.name: f for f in (
     # --- security (digest, sequence numbers, RC4, AES, keys) ---
     _f(ACCEPT_BAD_DIGEST, "REQ-SEC-004",
@@ -140,9 +139,9 @@ FAULTS: dict[str, Fault] = {f.name: f for f in (
        "a duplicate transaction (same TID and APDU within the receive timer) is executed again"),
     _f(WRONG_TID, "REQ-LNK-012",
        "the response carries a transaction id different from the request's"),
-    _f(HANG_ON_OVERSIZE, "REQ-PRC-014",
+    _f(HANG_ON_OVERSIZE, "REQ-APP-026",
        "an APDU longer than 229 bytes (ASM-APP-05) kills it: no answer to anything until power_cycle()"),
-    _f(LATE_RESPONSE, "REQ-LNK-012",
+    _f(LATE_RESPONSE, "REQ-LNK-024",
        "responses go out link.late_delay_s (30 s) after the request, beyond the response timeout"),
 )}
 
