@@ -314,8 +314,14 @@ class Expr:
 
     def check(self, types: Mapping[str, type] = TYPES) -> None:
         """Raise PicsError for an unknown item or a comparison of the wrong types."""
-        if self._type(self.node, types) is not bool:
-            raise PicsError(f"PICS expression {self.text!r} is not a condition (true/false)")
+        self._condition(self.node, types)
+
+    def _condition(self, node: Any, types: Mapping[str, type]) -> None:
+        """`node` must be true/false: an item used as a condition, a comparison, and/or/not."""
+        tp = self._type(node, types)
+        if tp is not bool:
+            raise PicsError(f"PICS expression {self.text!r}: {_show(node)} is {_type_name(tp)}, "
+                            "not true/false; compare it (e.g. `PICS_X == 3`)")
 
     def evaluate(self, values: Mapping[str, PicsValue]) -> bool:
         """The expression's value for the declared PICS `values` (all items it names must be there)."""
@@ -336,10 +342,7 @@ class Expr:
             return type(node.value)
         if isinstance(node, Not | BoolOp):
             for sub in (node.operand,) if isinstance(node, Not) else node.operands:
-                tp = self._type(sub, types)
-                if tp is not bool:
-                    raise PicsError(f"PICS expression {self.text!r}: {_show(sub)} is {_type_name(tp)}, "
-                                    "not true/false; compare it (e.g. `PICS_X == 3`)")
+                self._condition(sub, types)
             return bool
         left, right = self._type(node.left, types), self._type(node.right, types)
         if left is not right:

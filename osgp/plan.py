@@ -32,7 +32,7 @@ from osgp import pics as _pics
 from osgp.errors import ConfigError
 from osgp.pics import SECURITY_MODES, Finding, PicsValue, suggest
 from osgp.secret import Secret
-from osgp.transaction import DEFAULT_RETRIES, DEFAULT_TX_TIMER_CODE
+from osgp.transaction import DEFAULT_REPEAT_TIMER_CODE, DEFAULT_RETRIES, DEFAULT_TX_TIMER_CODE
 
 DEFAULT_TARGET = "loopback:"
 BUILTIN_SCHEMES = ("loopback", "cnip+udp", "cnip+tcp", "serial", "replay")
@@ -152,6 +152,15 @@ class Bp05ListCodes:
 
 
 @dataclass(frozen=True, kw_only=True)
+class LonTimers:
+    tx_timer_code: int = _opt("int", "14908-1 transmit timer code, 0..15 (13 = 1536 ms)", DEFAULT_TX_TIMER_CODE,
+                              range=(0, 15))
+    retries: int = _opt("int", "14908-1 retries of a request, 0..15", DEFAULT_RETRIES, range=(0, 15))
+    repeat_timer_code: int = _opt("int", "14908-1 repeat timer code of unacknowledged-repeated messages, 0..15 "
+                                  "(10 = 512 ms)", DEFAULT_REPEAT_TIMER_CODE, range=(0, 15))
+
+
+@dataclass(frozen=True, kw_only=True)
 class Pixit:
     """Protocol implementation extra information for testing: values the spec leaves to the DUT, or
     that no readable source confirms (each such one names its entry of the assumptions register)."""
@@ -163,6 +172,10 @@ class Pixit:
     lon_profile: str = _opt("choice", "14908-1 profile: NPDU version 0, 4-bit transaction ids, subnet/node "
                             "unicast (the only profile implemented)", "npdu-v0", choices=("npdu-v0",),
                             assumption="ASM-LNK-01")
+    lon_timers: LonTimers = _opt("section", "14908-1 transaction timers of the tester", LonTimers,
+                                 assumption="ASM-LNK-03")
+    lon_alt_path_count: int = _opt("int", "Tries that go on the alternate path (secondary carrier): the last "
+                                   "N+1", 1, range=(0, 15), assumption="ASM-LNK-04")
     receive_timer_ms: int = _opt("int", "The DUT's non-group receive timer (duplicate detection), ms", 8192,
                                  range=(128, 24576), assumption="ASM-LNK-02")
     max_apdu: int = _opt("int", "Longest APDU the tester sends; longer reads are split", 229, range=(16, 1024),
@@ -180,15 +193,14 @@ class Pixit:
                             "int32-lsb", choices=("int32-lsb",), assumption="ASM-PRC-05")
     disconnect_procedure: int = _opt("int", "Procedure id that opens/closes the disconnect switch", 2050,
                                      range=(0, 4095), assumption="ASM-PRC-06")
-    firmware_upgrade: str = _opt("choice", "How firmware is upgraded: out-of-band (the only way modelled)",
-                                 "out-of-band", choices=("out-of-band",), assumption="ASM-MGT-02")
-    key_change: str = _opt("choice", "How keys are changed: 14908-nm (network-management key update)",
-                           "14908-nm", choices=("14908-nm",), assumption="ASM-MGT-03")
+    firmware_upgrade: str = _opt("choice", "How firmware is upgraded: out-of-band (not over the air), or et100 "
+                                 "(the reference device's ET100/ET101 + EP81, ASM-DEV-04)", "out-of-band",
+                                 choices=("out-of-band", "et100"), assumption="ASM-MGT-02")
+    key_change: str = _opt("choice", "How keys are changed: 14908-nm (network-management key update), or ep80 "
+                           "(the reference device's EP80, ASM-DEV-03)", "14908-nm", choices=("14908-nm", "ep80"),
+                           assumption="ASM-MGT-03")
     response_timeout_s: float = _opt("float", "Time within which the DUT must answer a request, s: timer test "
                                      "cases (kind TI) judge against it", 10.0, range=(0.01, 3600.0))
-    retries: int = _opt("int", "14908-1 retry count of a request (0..15)", DEFAULT_RETRIES, range=(0, 15))
-    tx_timer_code: int = _opt("int", "14908-1 transmit timer code (0..15; 13 = 1536 ms)", DEFAULT_TX_TIMER_CODE,
-                              range=(0, 15))
     test_timeout_s: float = _opt("float", "Bound on one test case body, wall-clock s (0 = no bound)", 120.0,
                                  range=(0.0, 86400.0))
 
@@ -266,7 +278,8 @@ class Plan:
 #: Sections whose keys docs/testplan.md and the template must document.
 SECTIONS: dict[str, type] = {"": Plan, "campaign": Campaign, "lab": Lab, "dut": Dut, "address": Address,
                              "address.tester": NodeAddress, "security": Security, "pixit": Pixit,
-                             "pixit.aes_ccm": AesCcm, "pixit.bp05_list_codes": Bp05ListCodes,
+                             "pixit.lon_timers": LonTimers, "pixit.aes_ccm": AesCcm,
+                             "pixit.bp05_list_codes": Bp05ListCodes,
                              "selection": Selection, "policy": Policy, "output": Output}
 
 

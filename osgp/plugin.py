@@ -166,7 +166,7 @@ def make_session(driver: Any, plan: Plan) -> Any:
     a = plan.address
     config = SessionConfig(domain=a.domain, tester_subnet=a.tester.subnet or a.subnet, tester_node=a.tester.node,
                            dut=ToNode(a.subnet, a.node), profile=profile, apdu_prefix=px.apdu_prefix,
-                           retries=px.retries, tx_timer_code=px.tx_timer_code)
+                           retries=px.lon_timers.retries, tx_timer_code=px.lon_timers.tx_timer_code)
     return Session(driver, config)
 
 
