@@ -96,6 +96,8 @@ class ReferenceDevice:
         self.log: list[str] = []  # the device's own diagnostic log (exceptions, dropped frames)
         self.nvm: dict[str, Any] | None = None  # non-volatile memory when no persistence file is set
         self.prefix = b""  # APDU envelope prefix (ASM-APP-01)
+        # Device time is the `now` handed in; with a clock, the meter's clock_start is anchored at
+        # clock.now() (a server should pass the clock it serves with), else at now = 0.
         self._boot(clock.now() if clock is not None else 0.0, restore=True)
 
     # --- life cycle ---

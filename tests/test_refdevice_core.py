@@ -402,3 +402,14 @@ def test_partial_read_request_helper_sanity():
     d = dev()
     t = Tester(d)
     assert t.exchange(PartialRead(3, 0, 10)).response.data == t.read(3).data
+
+
+
+def test_with_a_clock_device_time_is_anchored_at_construction():
+    from osgp.clock import VirtualClock
+
+    clock = VirtualClock(123456.0)  # a server's monotonic clock starts anywhere
+    d = build(clock=clock, **{"security.mode": "digest"})
+    out = d.on_frame(HAND_FRAME, 123456.0)
+    assert out[0][0] == 123456.0
+    assert d.meter.utc(123456.0) == d.config.utc_start() and d.meter.lp.written_blocks == 0

@@ -254,8 +254,11 @@ PROBES: dict[str, tuple[Callable[[Tester], Any], Any, dict]] = {
 }
 
 
-def test_every_fault_has_a_probe():
+def test_every_fault_has_a_probe_and_is_documented():
     assert set(PROBES) == set(FAULTS)
+    doc = open("docs/refdevice.md", encoding="utf-8").read()
+    for f in FAULTS.values():
+        assert f"| `{f.name}` | {f.requirement} |" in doc, f.name
 
 
 @pytest.mark.parametrize("name", sorted(FAULTS))
