@@ -58,6 +58,9 @@ class Security:
     window: int = 8  # accepts current+1 .. current+window (ASM-SEC-02)
     rk_bp10_ep16: bool = True  # ET04.71.0 = 0: the read key may run BP10 and EP16
     max_key_usage: int = 1_000_000  # ET04.123
+    rc4_variant: str = "plc"  # plc (ASM-SEC-03/06) | mep (MEP-DG App. B; 16-byte keys)
+    aes_tag_len: int = 8  # CCM tag length (ASM-SEC-04)
+    aes_device_id: str = ""  # hex, <= 8 bytes, in the CCM nonce (ASM-SEC-04)
 
 
 @dataclass(frozen=True)
@@ -168,6 +171,12 @@ class DeviceConfig:
                 problems.append(f"security.keys: unknown access level {name!r} (use {ACCESS_LEVELS})")
             if len(key) not in (6, 12, 16):
                 problems.append(f"security.keys.{name}: {len(key)} bytes (6, 12 or 16 expected)")
+        if s.rc4_variant not in ("plc", "mep"):
+            problems.append(f"security.rc4_variant {s.rc4_variant!r} not in ('plc', 'mep')")
+        if s.aes_tag_len not in (4, 6, 8, 10, 12, 14, 16):
+            problems.append("security.aes_tag_len must be even, 4..16")
+        if len(bytes.fromhex(s.aes_device_id)) > 8:
+            problems.append("security.aes_device_id: at most 8 bytes hex")
         if not 1 <= s.window <= 1 << 16:
             problems.append("security.window out of range")
         if not 0 <= s.sequence_start < 1 << 32:

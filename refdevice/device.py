@@ -201,9 +201,11 @@ class ReferenceDevice:
             levels = [k for k in names if k in self.security.keys]
             keys = [self.security.keys[k] for k in levels] or [self.security.keys["full"]]
             self._levels[broadcast] = levels or ["full"]
+            sec = self.config.security
             self._sets[broadcast] = {
-                "digest": DigestProfile(keys), "rc4": Rc4Profile(keys, variant="plc"),
-                "aes": AesCcmProfile(keys) if self.config.capabilities.aes else None}
+                "digest": DigestProfile(keys), "rc4": Rc4Profile(keys, variant=sec.rc4_variant),  # type: ignore[arg-type]
+                "aes": AesCcmProfile(keys, tag_len=sec.aes_tag_len, device_id=bytes.fromhex(sec.aes_device_id))
+                if self.config.capabilities.aes else None}
 
     def _profiles(self, broadcast: bool = False) -> list[SecurityProfile]:
         """Profiles tried in order. An AES-mode device takes AES only; the others also take AES

@@ -45,8 +45,11 @@ class Tester:
                  key_index: int = 0) -> None:
         self.device = device
         c = device.config
-        keys = [c.security.keys["full"], c.security.keys["read"]]
-        self.profiles = {"digest": DigestProfile(keys), "rc4": Rc4Profile(keys), "aes128": AesCcmProfile(keys)}
+        sec = c.security
+        keys = [sec.keys[k] for k in ("full", "read") if k in sec.keys]
+        self.profiles = {"digest": DigestProfile(keys), "rc4": Rc4Profile(keys, variant=sec.rc4_variant),
+                         "aes128": AesCcmProfile(keys, tag_len=sec.aes_tag_len,
+                                                 device_id=bytes.fromhex(sec.aes_device_id))}
         self.profile = profile or self.profiles[device.security.mode]
         self.requester = Requester(c.address.subnet, 127, bytes.fromhex(c.address.domain))
         self.dest = ToNode(c.address.subnet, c.address.node)

@@ -413,3 +413,12 @@ def test_with_a_clock_device_time_is_anchored_at_construction():
     out = d.on_frame(HAND_FRAME, 123456.0)
     assert out[0][0] == 123456.0
     assert d.meter.utc(123456.0) == d.config.utc_start() and d.meter.lp.written_blocks == 0
+
+
+def test_security_variants_follow_the_config():
+    d = dev(**{"security.rc4_variant": "mep", "security.aes_tag_len": 12, "security.aes_device_id": "0102"})
+    t = Tester(d)
+    assert t.exchange(FullRead(1), encrypt=True).response.data[:4] == b"OSGP"
+    assert t.exchange(FullRead(1), profile=Rc4Profile([KEY_FULL])).response.code == 0x0B  # plc variant
+    aes = Tester(d, AesCcmProfile([KEY_FULL], tag_len=12, device_id=b"\x01\x02"))
+    assert aes.read(1).code == 0
