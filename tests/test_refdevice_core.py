@@ -422,3 +422,20 @@ def test_security_variants_follow_the_config():
     assert t.exchange(FullRead(1), profile=Rc4Profile([KEY_FULL])).response.code == 0x0B  # plc variant
     aes = Tester(d, AesCcmProfile([KEY_FULL], tag_len=12, device_id=b"\x01\x02"))
     assert aes.read(1).code == 0
+
+
+def test_session_over_the_loopback_driver_talks_to_the_device():
+    """The suite's own path: Session -> loopback driver (virtual clock) -> device core."""
+    from drivers import open_driver
+    from osgp.session import Session, SessionConfig
+    from osgp.transaction import ToNode
+
+    d = dev()
+    with open_driver("loopback:", device=d) as driver:
+        config = SessionConfig(domain=b"\x01", tester_subnet=1, tester_node=127, dut=ToNode(1, 2),
+                               profile=Rc4Profile([KEY_FULL, KEY_READ]))
+        s = Session(driver, config)
+        assert s.read(1).data[:4] == b"OSGP"  # learns the sequence number through 0x0C first
+        out = s.procedure(2050, b"\x00")
+        assert out.result.result == 0 and not d.meter.relay.closed
+        assert s.read_partial(2048 + 23, 94, 1).data == b"\x03"
