@@ -351,14 +351,10 @@ class ReferenceDevice:
         answer = profile.auth_failure_response(pdu)
         if self.has(F.AUTH_FAILURE_ENCRYPTED) and self.security.mode == "rc4":
             # encrypt the code with the RC4 key the request's digest would select (it must stay clear)
-            from cryptography.hazmat.decrepit.ciphers.algorithms import ARC4
-            from cryptography.hazmat.primitives.ciphers import Cipher
-
             base = bytearray(plc_rc4_base_key(self.security.keys["full"]))
             for i, b in enumerate(pdu[-_TAG_LEN:]):
                 base[i] ^= b
-            code = Cipher(ARC4(bytes(base)), mode=None).encryptor().update(answer[:1])
-            answer = code + answer[1:]
+            answer = bytes([answer[0] ^ _rc4_first_byte(bytes(base))]) + answer[1:]
         return answer
 
     def _protect(self, profile: SecurityProfile, opened: OpenedRequest, message: bytes) -> bytes:
@@ -404,6 +400,18 @@ class ReferenceDevice:
             case FullWrite() | PartialWrite():
                 resp = self.catalog.write(request, caller, now)
         return encode_response(resp, request)
+
+
+def _rc4_first_byte(key: bytes) -> int:
+    """First RC4 keystream byte (KSA + one PRGA step): enough to encrypt a one-byte code."""
+    box = list(range(256))
+    j = 0
+    for i in range(256):
+        j = (j + box[i] + key[i % len(key)]) & 0xFF
+        box[i], box[j] = box[j], box[i]
+    j = box[1]
+    box[1], box[j] = box[j], box[1]
+    return box[(box[1] + box[j]) & 0xFF]
 
 
 def _where(exc: BaseException) -> str:
