@@ -193,6 +193,12 @@ class Session:
         for fn in self._listeners:
             fn(ex)
 
+    def wait(self, seconds: float, why: str) -> None:
+        """Let DUT time pass (a PED activation time, a load-profile interval end). On the loopback's
+        virtual clock this is instant; on a real DUT it is a real, bounded wait. Recorded as evidence."""
+        self.observe(f"waited {seconds:g} s: {why}")
+        self.clock.sleep(seconds)
+
     # ---- table services -----------------------------------------------------------------------
 
     def read(self, table_id: int, **kw) -> Response:
