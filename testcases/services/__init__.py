@@ -1,0 +1,1 @@
+"""services test cases of osgp-conformance (a package so they can share services/appkit.py)."""
