@@ -1,0 +1,502 @@
+"""Reusable scenario steps of the use cases; test cases of testcases/procedures and testcases/management use
+them as preconditions or instruments.
+
+Each function acts through a :class:`~usecases.library.Dut` and returns what it saw; it opens no test step
+(steps do not nest) and judges only its own preconditions (INCONC). The caller judges the DUT.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from osgp.app import Response, bt, et, pending, table_name
+from osgp.errors import DecodeError, EncodeError
+from osgp.lon import crc16
+from osgp.tables import (
+    Ped,
+    ProcedureResponse,
+    Record,
+    TableError,
+    decode_procedure_response,
+    encode_procedure_initiate,
+    schema,
+)
+from osgp.tables.types import UINT8, F, Layout
+from osgp.verdicts import Verdict
+
+from .library import (
+    BP05_UPDATE_LAST_READ,
+    BP08_CLEAR_MFG_STATUS,
+    BP09_REMOTE_RESET,
+    EP16_CLOCK_DELTA,
+    EP80_KEY_CHANGE,
+    EP80_KEY_IDS,
+    EP80_PARAMS,
+    EP81_FIRMWARE_ACTIVATE,
+    ET100_FW_HEADER,
+    ET100_HEADER,
+    ET101_FW_IMAGE,
+    MFG_ITEM,
+    OK,
+    RELAY_SETTLE_S,
+    RELAY_SPACING_S,
+    ROLES_FOR,
+    Call,
+    Dut,
+    procedure_name,
+)
+
+# --------------------------------------------------------------------------------------------------
+# identity and nameplate
+
+
+@dataclass(frozen=True)
+class Identity:
+    bt01: Record
+    firmware: tuple[int, int, int]
+    serial: str
+    utility_serial: str | None
+    image_crc: int | None
+    program_id: bytes | None
+    idt_version: int | None
+
+
+def firmware_word(version: tuple[int, int, int]) -> int:
+    """x.yy.zz packed as in BT01.14-15 (bits 15-12, 11-5, 4-0)."""
+    x, yy, zz = version
+    return x << 12 | yy << 5 | zz
+
+
+def unpack_firmware(word: int) -> tuple[int, int, int]:
+    return word >> 12, word >> 5 & 0x7F, word & 0x1F
+
+
+def read_identity(dut: Dut) -> Identity:
+    """BT01 (manufacturer, model, firmware, serial), ET03 (utility serial, image CRC) and ET04 (program id,
+    IDT version) where BT00 lists them."""
+    b = dut.read(bt(1))
+    fw = (b.fw_major, b.fw_minor, b.fw_build)
+    et03 = dut.read(et(3)) if dut.lists_table(et(3)) else None
+    pid = idt = None
+    if dut.lists_table(et(4)):
+        pid = dut.read_field(et(4), "program_id")
+        idt = dut.read_field(et(4), "idt_version")
+    return Identity(b, fw, str(b.mfg_serial_number), et03.utility_serial_number if et03 else None,
+                    et03.image_crc if et03 else None, pid, idt)
+
+
+# --------------------------------------------------------------------------------------------------
+# billing registers
+
+
+@dataclass(frozen=True)
+class Billing:
+    bt21: Record
+    bt22: Record
+    bt23: Record
+
+    @property
+    def totals(self) -> list[int]:
+        return list(self.bt23.tot_data_block.summations)
+
+
+def read_billing(dut: Dut) -> Billing:
+    dims = dut.dims("bt21")
+    bt22 = dut.read(bt(22)) if dut.lists_table(bt(22)) else Record()
+    return Billing(dims.get("bt21"), bt22, dut.read(bt(23)))  # type: ignore[arg-type]
+
+
+def demand_resets(dut: Dut) -> int:
+    """BT23 NBR_DEMAND_RESETS (INCONC when BT21 says there is no such counter)."""
+    bt21 = dut.dims("bt21").get("bt21")
+    dut.tc.require(bt21 is not None and bt21.get("demand_reset_ctr_flag"),
+                   "BT21 DEMAND_RESET_CTR_FLAG is clear: BT23 has no demand-reset counter to observe")
+    return dut.read_field(bt(23), "nbr_demand_resets")
+
+
+def demand_reset(dut: Dut) -> tuple[int, ProcedureResponse, int]:
+    """BP09 with bit 0 (demand reset): (counter before, BT08, counter after)."""
+    dut.require_procedure(BP09_REMOTE_RESET, "remote reset (demand reset)")
+    before = demand_resets(dut)
+    res = dut.run(BP09_REMOTE_RESET, {"demand_reset": True, "self_read": False, "season_change": False,
+                                      "new_season": 0}, what="BP09 demand reset")
+    return before, res, demand_resets(dut)
+
+
+# --------------------------------------------------------------------------------------------------
+# load profile
+
+
+@dataclass(frozen=True)
+class LoadProfile:
+    bt61: Record
+    status: Record  # BT63 data set 1
+    block: Record | None  # newest block of BT64
+    interval_s: int
+
+
+def lp_status(dut: Dut) -> Record:
+    return dut.read(bt(63)).sets[0]
+
+
+def read_load_profile(dut: Dut) -> LoadProfile:
+    """BT61 dimensions, BT63 status of data set 1 and the newest BT64 block (partial read of that block)."""
+    dims = dut.dims("bt61")
+    bt61 = dims.get("bt61")
+    dut.tc.require(bt61 is not None and bt61.sets, "BT61 describes no load-profile data set")
+    st = lp_status(dut)
+    block = None
+    if st.nbr_valid_blocks:
+        path = f"blocks[{st.last_block_element}]"
+        s = schema(bt(64))
+        try:
+            off, size = s.field_offset(path, dims)
+        except TableError as e:
+            dut.tc.inconc(f"BT64.{path}: {e}")
+        if dut.pics("PICS_PARTIAL_READ"):
+            r = dut.session.read_partial(bt(64), off, size)
+            dut.tc.require(r.ok, f"BT64 {path} read answered {r.describe()}")
+            data = r.data
+        else:
+            data = dut.read_bytes(bt(64))[off:off + size]
+        try:
+            block = s.decode_field(path, data, dims)
+        except (DecodeError, TableError) as e:
+            dut.tc.inconc(f"BT64 {path} does not decode: {e}")
+    return LoadProfile(bt61, st, block, bt61.sets[0].max_int_time * 60)
+
+
+# --------------------------------------------------------------------------------------------------
+# event log
+
+
+def mark_log_read(dut: Dut, entries: int) -> ProcedureResponse:
+    """BP05 (update last read entry) for the history log (ASM-PRC-02, pixit.bp05_list_codes)."""
+    return dut.run(BP05_UPDATE_LAST_READ, {"list": dut.pixit.bp05_list_codes.history_log, "entries_read": entries},
+                   what=f"BP05 history log, {entries} entries read")
+
+
+def unread_entries(dut: Dut) -> tuple[Record, list[Record]]:
+    """BT74 header and its unread entries (the newest NBR_UNREAD_ENTRIES), oldest first."""
+    h = dut.log_header()
+    capacity = dut.dims("bt71").bt71.nbr_history_entries
+    n = min(h.nbr_unread_entries, h.nbr_valid_entries, capacity)
+    if not n:
+        return h, []
+    if h.order == 1:
+        return h, dut.log_entries(range(n - 1, -1, -1))
+    return h, dut.log_entries([(h.last_entry_element - k) % capacity for k in range(n)][::-1])
+
+
+# --------------------------------------------------------------------------------------------------
+# disconnect contactor (pixit.disconnect_procedure, ASM-PRC-06)
+
+#: Parameter of the disconnect procedure (ASM-PRC-06: UINT8 at BT07 offset 3, 0 open, 1 close)
+RELAY_PARAMS = Layout("disconnect procedure parameters (ASM-PRC-06)", [F("command", UINT8)])
+RELAY_CLOSED, RELAY_CLOSING, RELAY_OPENED, RELAY_OPENING = 0, 1, 2, 3
+RELAY_STATES = {0: "closed", 1: "closing", 2: "opened", 3: "opening"}
+
+
+def relay_status(dut: Dut) -> int:
+    """ET23.94 disconnect internal status (0 closed, 1 closing, 2 opened, 3 opening)."""
+    return dut.read_field(et(23), "disconnect_internal_status")
+
+
+def operate_relay(dut: Dut, close: bool) -> Call:
+    """Open (disconnect) or close (connect) the contactor with the PIXIT procedure; nothing judged."""
+    number = dut.pixit.disconnect_procedure
+    return dut.call(number, RELAY_PARAMS.encode({"command": 1 if close else 0}, dut.dims()))
+
+
+def watch_relay(dut: Dut, final: int, bound: float = RELAY_SETTLE_S, step: float = 0.5) -> list[int]:
+    """ET23.94 read until it shows ``final`` or ``bound`` seconds pass: every value seen, in order."""
+    seen: list[int] = []
+    start = dut.session.clock.now()
+    while True:
+        v = relay_status(dut)
+        seen.append(v)
+        if v == final or dut.session.clock.now() - start >= bound:
+            return seen
+        dut.session.wait(step, f"contactor transient: ET23.94 reads {v}, waiting for {final}")
+
+
+def relay_spacing(dut: Dut) -> None:
+    dut.session.wait(RELAY_SPACING_S, "contactor operations are at least 10 s apart (MEP-DG p.134): leave room "
+                                      "after any earlier operation")
+
+
+@contextlib.contextmanager
+def relay_kept_closed(dut: Dut) -> Iterator[None]:
+    """Require a closed contactor, run the block, and close it again if it is left open."""
+    dut.tc.require(relay_status(dut) == RELAY_CLOSED, "the contactor is not closed (ET23.94 != 0) at the start")
+    try:
+        yield
+    finally:
+        if relay_status(dut) != RELAY_CLOSED:
+            relay_spacing(dut)
+            c = operate_relay(dut, close=True)
+            seen = watch_relay(dut, RELAY_CLOSED)
+            if seen[-1] != RELAY_CLOSED:
+                dut.tc.record(Verdict.INCONC, f"could not close the contactor again ({c.describe()}; ET23.94 {seen})")
+            else:
+                dut.tc.observe("contactor closed again")
+
+
+@contextlib.contextmanager
+def mfg_latch_kept(dut: Dut, item: str) -> Iterator[bool]:
+    """Note whether BT03 manufacturer item ``item`` is set; if it was clear and the block set it, clear it
+    again with BP08 (which the DUT lists) so the DUT is left as found."""
+    was = MFG_ITEM[item] in dut.bt03_mfg()
+    try:
+        yield was
+    finally:
+        if not was and dut.lists_procedure(BP08_CLEAR_MFG_STATUS) and MFG_ITEM[item] in dut.bt03_mfg():
+            c = dut.call(BP08_CLEAR_MFG_STATUS)
+            dut.tc.observe(f"BT03 '{item}' cleared again with BP08: {c.describe()}")
+
+
+# --------------------------------------------------------------------------------------------------
+# clock adjustment by delta (EP16, ASM-PRC-05)
+
+
+@dataclass(frozen=True)
+class Slew:
+    call: Call
+    statuses: list[int] = field(default_factory=list)  # ET54.71 delta time sync status, as polled
+    finished: bool = False
+
+
+def slew_status(dut: Dut) -> int:
+    """ET54.71 bits 1-2 (0 none, 1 ongoing, 2 done)."""
+    return dut.read_field(et(54), "delta_time_sync_status")
+
+
+def adjust_clock(dut: Dut, delta: int, *, poll_s: float = 15.0) -> Slew:
+    """EP16 by ``delta`` seconds, then ET54.71 polled until it reads 2 (done); the slew is at least 1 s per
+    minute, so it ends within |delta| minutes."""
+    c = dut.call(EP16_CLOCK_DELTA, {"delta": delta})
+    statuses: list[int] = []
+    if not (c.echoed and c.result is not None and c.result.result == OK):
+        return Slew(c, statuses, False)
+    bound = abs(delta) * 60 + 2 * poll_s
+    start = dut.session.clock.now()
+    while True:
+        s = slew_status(dut)
+        statuses.append(s)
+        if s == 2:
+            return Slew(c, statuses, True)
+        if dut.session.clock.now() - start >= bound:
+            return Slew(c, statuses, False)
+        dut.session.wait(poll_s, f"EP16 slew of {delta:+d} s in progress (ET54.71 = {s})")
+
+
+# --------------------------------------------------------------------------------------------------
+# pending tables (PICS_PENDING)
+
+
+def write_pending(dut: Dut, table_id: int, value: Record, ped: Ped) -> Response:
+    """Full write of the pending copy of ``table_id`` (PED + full image); nothing judged."""
+    dims = dut.dims(*ROLES_FOR.get(table_id, ()))
+    image = schema(pending(table_id)).encode(Record(ped=ped, **value), dims)
+    return dut.session.write(pending(table_id), image)
+
+
+def write_table(dut: Dut, table_id: int, value: Record) -> Response:
+    dims = dut.dims(*ROLES_FOR.get(table_id, ()))
+    return dut.session.write(table_id, schema(table_id).encode(value, dims))
+
+
+def pending_records(dut: Dut) -> list[Record]:
+    """BT04 activation records that are still pending."""
+    return [a for a in dut.read(bt(4)).activations if a.still_pending]
+
+
+def is_pending(dut: Dut, table_id: int, ped: Ped | None = None) -> bool:
+    return any(a.table_number == table_id and (ped is None or a.ped == ped) for a in pending_records(dut))
+
+
+@contextlib.contextmanager
+def tables_kept(dut: Dut, *table_ids: int) -> Iterator[dict[int, Record]]:
+    """Read the tables, run the block, then write back any whose content changed (full writes)."""
+    before = {t: dut.read(t) for t in table_ids}
+    try:
+        yield before
+    finally:
+        for t, value in before.items():
+            if dut.read(t) != value:
+                r = write_table(dut, t, value)
+                if not r.ok or dut.read(t) != value:
+                    dut.tc.record(Verdict.INCONC, f"could not restore {table_name(t)} ({r.describe()})")
+                else:
+                    dut.tc.observe(f"{table_name(t)} restored")
+
+
+def new_utility_serial(current: str, tag: str) -> str:
+    text = f"OSGPCT-{tag}"
+    return text if text != current.rstrip("\0") else f"OSGPCT-{tag}-2"
+
+
+# --------------------------------------------------------------------------------------------------
+# key change (pixit.key_change, ASM-MGT-03 / ASM-DEV-03)
+
+
+def full_key(dut: Dut) -> bytes:
+    """The full-access key the session uses by default (INCONC when the plan's default key is another)."""
+    sec = dut.plan.security
+    default = sec.key()
+    dut.tc.require(default.access == "full", f"the plan's default key {default.name!r} is not the full-access key")
+    return default.secret.reveal()
+
+
+def require_ep80(dut: Dut) -> None:
+    dut.tc.require(dut.pixit.key_change == "ep80", f"pixit.key_change = {dut.pixit.key_change}: the suite drives "
+                   "only the EP80 key change (ASM-DEV-03); a 14908-1 network-management key update is not "
+                   "implemented by the tester (ASM-MGT-03)")
+    dut.require_procedure(EP80_KEY_CHANGE, "key change (pixit.key_change = ep80)")
+
+
+@dataclass(frozen=True)
+class KeyChange:
+    write: Response
+    result: ProcedureResponse | None
+    read_with: str  # which key read the BT08 that echoes the call: "new", "old" ("" when none did)
+
+    @property
+    def done(self) -> bool:
+        return self.write.ok and self.result is not None and self.result.result == OK
+
+    def describe(self) -> str:
+        if not self.write.ok:
+            return f"EP80 write answered {self.write.describe()}"
+        if self.result is None:
+            return "no BT08 read (with the new key nor the old one) shows the result of the EP80 call"
+        return f"EP80 result {self.result.result} ({self.result.meaning}), BT08 read with the {self.read_with} key"
+
+
+def change_key(dut: Dut, level: str, new: bytes, *, under: bytes | None = None, **kw: Any) -> KeyChange:
+    """EP80 (ASM-DEV-03): change the ``level`` key to ``new``; the request is protected with ``under`` (default:
+    the session key). When the session's own key changes, the new key applies from the next request, so BT08 is
+    read with it first, then with the old one."""
+    params = EP80_PARAMS.encode({"key_id": EP80_KEY_IDS[level], "key": new}, dut.dims())
+    psn = dut.next_psn()
+    dut.session.psn = psn
+    old_kw = {"key": under} if under is not None else {}
+    w = dut.session.write(bt(7), encode_procedure_initiate(EP80_KEY_CHANGE, psn, params), **old_kw, **kw)
+    if not w.ok:
+        return KeyChange(w, None, "")
+    attempts = [("new", {"key": new}), ("old", old_kw)] if level == "full" else [("old", old_kw)]
+    for label, key_kw in attempts:
+        r = dut.session.read(bt(8), **key_kw)
+        if not r.ok:
+            continue
+        try:
+            res = decode_procedure_response(r.data)
+        except DecodeError:
+            continue
+        if res.number == EP80_KEY_CHANGE and res.psn == psn:
+            return KeyChange(w, res, label)
+    return KeyChange(w, None, "")
+
+
+def key_works(dut: Dut, key: bytes | None) -> Response:
+    """A read of BT01 protected with ``key`` (None: the session key)."""
+    return dut.session.read(bt(1), **({"key": key} if key is not None else {}))
+
+
+def new_key(dut: Dut, old: bytes) -> bytes:
+    k = bytes(dut.tc.rng.randrange(256) for _ in range(len(old)))
+    return k if k != old else bytes(b ^ 0xFF for b in k)
+
+
+# --------------------------------------------------------------------------------------------------
+# firmware upgrade (pixit.firmware_upgrade = et100, ASM-MGT-02 / ASM-DEV-04)
+
+
+def require_et100(dut: Dut) -> None:
+    dut.tc.require(dut.pixit.firmware_upgrade == "et100", f"pixit.firmware_upgrade = {dut.pixit.firmware_upgrade}: "
+                   "the upgrade is done out of band, the tester cannot transfer an image (ASM-MGT-02)")
+    dut.require_table(ET100_FW_HEADER, "firmware image header (ASM-DEV-04)")
+    dut.require_table(ET101_FW_IMAGE, "firmware image data (ASM-DEV-04)")
+    dut.require_procedure(EP81_FIRMWARE_ACTIVATE, "firmware activation (ASM-DEV-04)")
+
+
+def image_mac(image: bytes, key: bytes) -> bytes:
+    from cryptography.hazmat.primitives.ciphers import algorithms
+    from cryptography.hazmat.primitives.cmac import CMAC
+
+    mac = CMAC(algorithms.AES(key))
+    mac.update(image)
+    return mac.finalize()
+
+
+def make_image(dut: Dut, size: int = 600) -> bytes:
+    return bytes(dut.tc.rng.randrange(256) for _ in range(size))
+
+
+def transfer_image(dut: Dut, image: bytes, version: int, *, crc: int | None = None, mac: bytes | None = None) -> None:
+    """Write the image into ET101 (partial writes of at most pixit.max_apdu - 40 bytes) and its header into
+    ET100 (INCONC if the DUT refuses a write)."""
+    chunk = max(16, min(128, dut.pixit.max_apdu - 40))
+    if dut.pics("PICS_PARTIAL_WRITE"):
+        for off in range(0, len(image), chunk):
+            r = dut.session.write_partial(ET101_FW_IMAGE, off, image[off:off + chunk])
+            dut.tc.require(r.ok, f"ET101 image write at {off} answered {r.describe()}")
+    else:
+        dut.tc.require(len(image) <= chunk, "the DUT has no partial write and the image needs several writes")
+        r = dut.session.write(ET101_FW_IMAGE, image)
+        dut.tc.require(r.ok, f"ET101 image write answered {r.describe()}")
+    if mac is None:
+        mac = image_mac(image, full_key(dut)) if dut.plan.security.mode == "aes128" else bytes(16)
+    head = ET100_HEADER.encode({"image_length": len(image), "image_crc": crc16(image) if crc is None else crc,
+                                "version": version, "image_mac": mac, "status": 0}, dut.dims())
+    r = dut.session.write(ET100_FW_HEADER, head)
+    dut.tc.require(r.ok, f"ET100 header write answered {r.describe()}")
+
+
+def firmware_status(dut: Dut) -> int:
+    r = dut.session.read(ET100_FW_HEADER)
+    dut.tc.require(r.ok, f"ET100 read answered {r.describe()}")
+    try:
+        return ET100_HEADER.decode(r.data, dut.dims()).status
+    except (DecodeError, EncodeError) as e:
+        dut.tc.inconc(f"ET100 does not decode: {e}")
+
+
+def upgrade(dut: Dut, version: int, *, crc: int | None = None, mac: bytes | None = None,
+            image: bytes | None = None) -> Call:
+    """Transfer an image announcing ``version`` and activate it (EP81); the activation is not judged."""
+    transfer_image(dut, image if image is not None else make_image(dut), version, crc=crc, mac=mac)
+    return dut.call(EP81_FIRMWARE_ACTIVATE)
+
+
+def next_version(fw: tuple[int, int, int]) -> tuple[int, int, int]:
+    x, yy, zz = fw
+    return (x, yy, zz + 1) if zz < 31 else (x, (yy + 1) % 100, 0)
+
+
+@contextlib.contextmanager
+def firmware_kept(dut: Dut) -> Iterator[Identity]:
+    """Note the running firmware; afterwards, if BT01 shows another version, upgrade back to it, and clear the
+    'code bank changed' alarm again if it was clear before."""
+    before = read_identity(dut)
+    with mfg_latch_kept(dut, "code_bank_changed"):
+        try:
+            yield before
+        finally:
+            if read_identity(dut).firmware != before.firmware:
+                c = upgrade(dut, firmware_word(before.firmware))
+                back = read_identity(dut).firmware
+                if back != before.firmware:
+                    dut.tc.record(Verdict.INCONC, f"could not put firmware {before.firmware} back "
+                                  f"({c.describe()}; BT01 shows {back})")
+                else:
+                    dut.tc.observe(f"firmware {'.'.join(map(str, back))} put back (its image CRC differs: the "
+                                   "original image is not available to the tester)")
+
+
+def describe_result(res: ProcedureResponse | None) -> str:
+    return "no result" if res is None else f"{procedure_name(res.number)} result {res.result} ({res.meaning})"
+
