@@ -1,0 +1,230 @@
+"""Sequence-number rules of the digest / RC4 security modes (TS 104 001 Annex F; MEP-DG p.11, Example 1
+pp.15-16). The acceptance window current+1 .. current+W is PIXIT seq_window (ASM-SEC-02, default 8).
+"""
+
+from __future__ import annotations
+
+from sec_support import (
+    MOD,
+    PROBE,
+    STATE_TABLE,
+    altered,
+    attempt,
+    chained_digest,
+    check_unchanged,
+    expect_accepted,
+    expect_refused,
+    read_state,
+    step,
+    sync,
+    verdict_of,
+)
+
+from osgp.app import ResponseCode, et
+from osgp.digest import DIGEST_LEN
+from osgp.security import SEQ_LEN
+from osgp.tables import Dimensions, schema
+from osgp.testcase import testcase
+
+LEGACY = '(PICS_SEC_DIGEST or PICS_SEC_RC4) and PICS_SEC_MODE != "aes128"'
+ASM = "rests on ASM-SEC-02: window of PIXIT seq_window"
+
+
+@testcase(
+    id="TC_SEC_SEQ_BV_01",
+    title="Sequence numbers current+1 .. current+W are accepted and the accepted one becomes current",
+    purpose="Ensure that, when the tester sends reads numbered at the upper (current+W) and lower (current+1) "
+            "edges of the window and inside it, the DUT executes each, takes the accepted number as its current "
+            "one, and then refuses that number and lower ones with 0x0C",
+    requirements=["REQ-SEC-008", "REQ-SEC-013"],
+    pics=LEGACY,
+    pixit=["seq_window"],
+    steps=[("Read BT01 with the session (learns the DUT's sequence number c)", "0x00"),
+           ("Read BT01 with c+W", "0x00"),
+           ("Read BT01 with c+W again, then with c+W-1", "0x0C carrying c+W, twice"),
+           ("Read BT01 with c+W+1, then with a number k in 2..W ahead of that", "0x00, twice")],
+)
+def test_window_accepted(tc, session, plan):
+    w = plan.pixit.seq_window
+    with step(tc, 1):
+        c = sync(tc, session)
+    with step(tc, 2):
+        if not expect_accepted(tc, session, c + w, f"current {c} + {w}, the upper edge of the window",
+                               f"REQ-SEC-008; {ASM}"):
+            return
+        c = (c + w) % MOD
+    with step(tc, 3):
+        expect_refused(tc, session, c, c, "the number just accepted", "REQ-SEC-013: the accepted number becomes "
+                                                                     "current; inferred")
+        expect_refused(tc, session, c - 1, c, "below the number just accepted", "REQ-SEC-013; inferred")
+    with step(tc, 4):
+        if expect_accepted(tc, session, c + 1, "current + 1, the lower edge of the window", "REQ-SEC-008") and w > 1:
+            k = tc.rng.randint(2, w)
+            expect_accepted(tc, session, c + 1 + k, f"current + {k}, inside the window", f"REQ-SEC-008; {ASM}")
+
+
+@testcase(
+    id="TC_SEC_SEQ_BI_01",
+    title="A sequence number more than W ahead is refused with 0x0C carrying the current number",
+    purpose="Ensure that, when the tester sends reads numbered current+W+1 and further ahead, the DUT answers "
+            "each 0x0C carrying its unchanged current number, and then still accepts current+1",
+    requirements=["REQ-SEC-009", "REQ-SEC-011"],
+    pics=LEGACY,
+    pixit=["seq_window"],
+    steps=[("Read BT01 with the session (learns the DUT's sequence number c)", "0x00"),
+           ("Read BT01 with c+W+1, with a random number up to 2^20 further, and with c+2^31-1",
+            "0x0C carrying c, each time"),
+           ("Read BT01 with c+1", "0x00: the refused requests did not move the DUT's number")],
+)
+def test_window_too_far(tc, session, plan):
+    w = plan.pixit.seq_window
+    with step(tc, 1):
+        c = sync(tc, session)
+    with step(tc, 2):
+        for seq, why in ((c + w + 1, f"current {c} + {w + 1}, just past the window"),
+                         (c + w + 1 + tc.rng.randrange(1, 1 << 20), "far ahead"),
+                         (c + (1 << 31) - 1, "half the number space ahead")):
+            expect_refused(tc, session, seq, c, why, f"REQ-SEC-009, {ASM}; the exact boundary is inferred")
+    with step(tc, 3):
+        expect_accepted(tc, session, c + 1, "current + 1 after the refusals", "REQ-SEC-009: a refused number is not "
+                                                                             "executed and does not move the DUT's")
+
+
+@testcase(
+    id="TC_SEC_SEQ_BI_02",
+    title="The current sequence number and lower ones are refused with 0x0C",
+    purpose="Ensure that, when the tester repeats the number of the last accepted request, or uses lower "
+            "numbers, the DUT answers 0x0C carrying its current number, without executing the request",
+    requirements=["REQ-SEC-010"],
+    pics=LEGACY,
+    steps=[("Read BT01 with the session (learns the DUT's sequence number c)", "0x00"),
+           ("Read BT01 with c (a replay of the accepted number), c-1 and a random lower number",
+            "0x0C carrying c, each time"),
+           ("Read BT01 with c+1", "0x00: the refused requests did not move the DUT's number")],
+)
+def test_stale_refused(tc, session, plan):
+    with step(tc, 1):
+        c = sync(tc, session)
+    with step(tc, 2):
+        for seq, why in ((c, "the number of the request just accepted"), (c - 1, "current - 1"),
+                         (c - tc.rng.randrange(2, 1 << 16), "a lower number")):
+            expect_refused(tc, session, seq, c, why, "REQ-SEC-010")
+    with step(tc, 3):
+        expect_accepted(tc, session, c + 1, "current + 1 after the refusals", "REQ-SEC-010")
+
+
+@testcase(
+    id="TC_SEC_SEQ_BV_02",
+    title="0x0C carries the current sequence number under a chained digest, and N+1 is then accepted",
+    purpose="Ensure that, when a request's sequence number is refused, the DUT's 0x0C carries its current "
+            "number N (4 bytes, MSB first) with a digest over the refused request, 0C and N, and that a request "
+            "numbered N+1 is then accepted (MEP-DG Example 1)",
+    requirements=["REQ-SEC-011", "REQ-SEC-012"],
+    pics=LEGACY,
+    steps=[("Read BT01 with sequence number 0 (the tester's fresh start), no resynchronisation",
+            "0x00, or 0x0C carrying N"),
+           ("After a 0x0C carrying N: read BT01 with N+1", "0x00"),
+           ("Read BT01 again with the number just accepted, K (in clear when PICS_SEC_DIGEST)",
+            "0x0C carrying K; its digest is digest(request || 0C || K)"),
+           ("Read BT01 with K+1", "0x00")],
+)
+def test_seq_error_carries_current(tc, session, plan):
+    plain = bool(plan.pics.get("PICS_SEC_DIGEST"))
+    with step(tc, 1):
+        s0 = session.next_seq()
+        r, ex = attempt(session, lambda: session.request(PROBE, seq=s0, resync=False))
+        tc.require(r is not None and r.code in (ResponseCode.OK, ResponseCode.INVALID_SEQUENCE),
+                   f"a read with sequence number {s0} was answered {verdict_of(r, ex)}: neither executed nor 0x0C")
+    with step(tc, 2):
+        if r.ok:
+            k = s0
+            tc.observe(f"sequence number {s0} was in the DUT's window: no 0x0C to learn from here")
+        else:
+            n = r.expected_seq
+            k = (n + 1) % MOD
+            if not expect_accepted(tc, session, k, f"N+1 after a 0x0C carrying N = {n}",
+                                   "REQ-SEC-012: the 0x0C carries the current number, so N+1 is accepted"):
+                return
+    with step(tc, 3):
+        r, ex = attempt(session, lambda: session.request(PROBE, seq=k, resync=False,
+                                                         encrypt=False if plain else None))
+        refused = r is not None and r.code == ResponseCode.INVALID_SEQUENCE
+        tc.check(refused, f"a read repeating the accepted number {k} was answered {verdict_of(r, ex)}, not 0x0C "
+                          "(REQ-SEC-011)", stop=True)
+        tc.check(r.expected_seq == k, f"the 0x0C carries {r.expected_seq}, but the DUT's current number is {k}, the "
+                                      "number it accepted last (REQ-SEC-011)")
+        body, tag = ex.response_pdu[:-DIGEST_LEN], ex.response_pdu[-DIGEST_LEN:]
+        tc.check(len(ex.response_pdu) == 1 + SEQ_LEN + DIGEST_LEN,
+                 f"the 0x0C is {len(ex.response_pdu)} bytes on the wire, not 0C + 4-byte number + 8-byte digest "
+                 "(REQ-SEC-011)")
+        if not ex.encrypted:
+            span = ex.message + k.to_bytes(SEQ_LEN, "big")
+            expected = chained_digest(plan.security.key().secret, span, body)
+            tc.check(body == bytes([ResponseCode.INVALID_SEQUENCE]) + k.to_bytes(SEQ_LEN, "big") and tag == expected,
+                     f"the 0x0C on the wire is {ex.response_pdu.hex(' ')}; expected 0c {k.to_bytes(4, 'big').hex(' ')} "
+                     f"followed by digest(request || 0C || number) = {expected.hex(' ')} (REQ-SEC-011, ASM-SEC-01)")
+    with step(tc, 4):
+        expect_accepted(tc, session, k + 1, "N+1 after a 0x0C carrying N", "REQ-SEC-012")
+
+
+@testcase(
+    id="TC_SEC_SEQ_BI_03",
+    title="A write refused with 0x0C changes nothing",
+    purpose="Ensure that, when the tester writes ET03 with a replayed sequence number or one beyond the window, "
+            "the DUT answers 0x0C and the table keeps its content",
+    requirements=["REQ-SEC-029"],
+    pixit=["seq_window"],
+    initial="ET03 (utility information) is readable and writable with the full key (MEP-DG p.53-55; ASM-TBL-02).",
+    steps=[("Read BT01 with the session, then read ET03 (sequence number c after it)", "0x00 both"),
+           ("Full write of ET03 with another utility serial number and sequence number c (a replay)", "0x0C"),
+           ("The same write with sequence number c+W+1", "0x0C"),
+           ("Read ET03 back", "unchanged")],
+)
+def test_refused_write_changes_nothing(tc, session, plan):
+    w = plan.pixit.seq_window
+    with step(tc, 1):
+        sync(tc, session)
+        before = read_state(tc, session)
+        c = session.seq
+    image = altered(before)
+    for n, seq, why in ((2, c, "a replayed"), (3, c + w + 1, "a too far ahead")):
+        with step(tc, n):
+            r, ex = attempt(session, lambda q=seq: session.write(STATE_TABLE, image, seq=q % MOD, resync=False))
+            tc.check(r is not None and r.code == ResponseCode.INVALID_SEQUENCE,
+                     f"an ET03 write with {why} sequence number ({seq % MOD}, DUT at {c}) was answered "
+                     f"{verdict_of(r, ex)}, not 0x0C (REQ-SEC-010 / REQ-SEC-009 / REQ-SEC-027)")
+    with step(tc, 4):
+        check_unchanged(tc, session, before, "a write refused with 0x0C changed the table (REQ-SEC-029, inferred)")
+
+
+@testcase(
+    id="TC_SEC_SEQ_BV_03",
+    title="ET04 offset 0 holds the sequence number of the last accepted request",
+    purpose="Ensure that, when the tester reads ET04.0 with consecutive sequence numbers, the DUT returns each "
+            "time the number of that (last accepted) request, advancing by one per request",
+    requirements=["REQ-SEC-015"],
+    pics="PICS_SEC_DIGEST or PICS_SEC_RC4",
+    initial="ET04 (system information) is readable (MEP-DG p.56; ASM-TBL-02).",
+    steps=[("Read BT01 with the session (learns the DUT's sequence number c)", "0x00"),
+           ("Read ET04.0 (sequence number, UINT32) with c+1, then with c+2", "c+1, then c+2")],
+)
+def test_et04_sequence_number(tc, session, plan):
+    layout = schema(et(4))
+    dims = Dimensions.from_tables({})
+    offset, count = layout.request_span("sequence_number", dims)
+    partial = bool(plan.pics.get("PICS_PARTIAL_READ"))
+    with step(tc, 1):
+        c = sync(tc, session)
+    with step(tc, 2):
+        for k in (1, 2):
+            seq = (c + k) % MOD
+            r = (session.read_partial(et(4), offset, count, seq=seq, resync=False) if partial
+                 else session.read(et(4), seq=seq, resync=False))
+            tc.require(r.ok and len(r.data) >= offset + count,
+                       f"ET04 read with sequence number {seq} answered {r.describe()}")
+            session.seq = seq
+            data = r.data if partial else r.data[offset:offset + count]
+            value = layout.decode_partial(data, dims).sequence_number
+            tc.check(value == seq, f"ET04.0 reads {value} in the answer to request number {seq} (REQ-SEC-015: the "
+                                   "number of the last accepted request; identity with the OSGP number is inferred, "
+                                   "ASM-TBL-02)")
