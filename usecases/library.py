@@ -249,6 +249,15 @@ class Dut:
         b = self.bt00
         return number - EP in b.mfg_proc_used if number >= EP else number in b.std_proc_used
 
+    def unlisted_procedure(self, extended: bool) -> int:
+        """The highest procedure number the BT00 bitmap has room for but does not list (never BP00-BP02: cold
+        start, warm start and save configuration are not probed); beyond the bitmap when it is full."""
+        b = self.bt00
+        used = b.mfg_proc_used if extended else b.std_proc_used
+        room = (b.dim_mfg_proc_used if extended else b.dim_std_proc_used) * 8
+        free = [n for n in range(room - 1, 2, -1) if n not in used]
+        return (EP if extended else 0) + (free[0] if free else 2000)
+
     def require_procedure(self, number: int, why: str = "") -> None:
         """INCONC unless BT00 lists the procedure (the plan's PICS have no item for each procedure)."""
         self.tc.require(self.lists_procedure(number),
@@ -470,6 +479,17 @@ class Dut:
             except (DecodeError, TableError) as e:
                 self.tc.inconc(f"BT74 {path} does not decode: {e}")
         return out
+
+
+def new_entries(before: Record, after: Record) -> int:
+    """Entries logged between two BT74 headers (by LAST_ENTRY_SEQ_NBR)."""
+    return (after.last_entry_seq_nbr - before.last_entry_seq_nbr) % (1 << 32)
+
+
+def log_reset(before: Record, after: Record) -> bool:
+    """Whether the entries unread at ``before`` were marked read by ``after``: only entries logged in between
+    are unread (an untouched log keeps its unread count plus the new entries, capped at its size)."""
+    return before.nbr_unread_entries > 0 and after.nbr_unread_entries <= new_entries(before, after)
 
 
 def describe_event(e: Record) -> str:

@@ -31,6 +31,7 @@ from .library import (
     BP05_UPDATE_LAST_READ,
     BP08_CLEAR_MFG_STATUS,
     BP09_REMOTE_RESET,
+    BP10_SET_DATE_TIME,
     EP16_CLOCK_DELTA,
     EP80_KEY_CHANGE,
     EP80_KEY_IDS,
@@ -117,13 +118,11 @@ def demand_resets(dut: Dut) -> int:
     return dut.read_field(bt(23), "nbr_demand_resets")
 
 
-def demand_reset(dut: Dut) -> tuple[int, ProcedureResponse, int]:
-    """BP09 with bit 0 (demand reset): (counter before, BT08, counter after)."""
+def start_demand_reset(dut: Dut) -> ProcedureResponse:
+    """BP09 with bit 0 (demand reset) only."""
     dut.require_procedure(BP09_REMOTE_RESET, "remote reset (demand reset)")
-    before = demand_resets(dut)
-    res = dut.run(BP09_REMOTE_RESET, {"demand_reset": True, "self_read": False, "season_change": False,
-                                      "new_season": 0}, what="BP09 demand reset")
-    return before, res, demand_resets(dut)
+    return dut.run(BP09_REMOTE_RESET, {"demand_reset": True, "self_read": False, "season_change": False,
+                                       "new_season": 0}, what="BP09 demand reset")
 
 
 # --------------------------------------------------------------------------------------------------
@@ -177,6 +176,30 @@ def mark_log_read(dut: Dut, entries: int) -> ProcedureResponse:
     """BP05 (update last read entry) for the history log (ASM-PRC-02, pixit.bp05_list_codes)."""
     return dut.run(BP05_UPDATE_LAST_READ, {"list": dut.pixit.bp05_list_codes.history_log, "entries_read": entries},
                    what=f"BP05 history log, {entries} entries read")
+
+
+def ensure_log_unread(dut: Dut, n: int) -> Record:
+    """Make BT74 hold at least ``n`` unread entries if the DUT lets the tester cause events: unknown procedures
+    (many DUTs log every procedure call, C12.19 event 9), else a clock set to itself (events 3/4). Returns the
+    header; the caller requires what it needs."""
+    h = dut.log_header()
+    for _ in range(n + 2):
+        if h.nbr_unread_entries >= n:
+            return h
+        dut.call(dut.unlisted_procedure(True))
+        h2 = dut.log_header()
+        if h2.last_entry_seq_nbr == h.last_entry_seq_nbr:
+            h = h2
+            break
+        h = h2
+    if h.nbr_unread_entries < n and dut.pics("PICS_SET_TIME") and dut.lists_procedure(BP10_SET_DATE_TIME):
+        for _ in range(n):
+            with dut.clock_kept():
+                pass
+            h = dut.log_header()
+            if h.nbr_unread_entries >= n:
+                break
+    return h
 
 
 def unread_entries(dut: Dut) -> tuple[Record, list[Record]]:
