@@ -10,12 +10,13 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Callable, Iterator
 
-from osgp.app import FullRead, Response, ResponseCode, bt, et
+from osgp.app import FullRead, Response, ResponseCode, bt, et, table_name
 from osgp.digest import osgp_digest
 from osgp.errors import DecodeError
 from osgp.secret import Secret
 from osgp.security import AUTH_FAILURE, UnencryptedResponse
 from osgp.session import Exchange, ResponseNotAuthentic
+from osgp.tables import Dimensions, schema
 
 MOD = 1 << 32
 PROBE = FullRead(bt(1))  # BT01: mandatory, short and static, so any answer to it is easy to judge
@@ -156,3 +157,26 @@ def expect_accepted(tc, session, seq: int, why: str, req: str) -> bool:
     if ok:
         session.seq = seq
     return ok
+
+
+# ---- decoded tables -------------------------------------------------------------------------------
+
+def dimensions(tc, session):
+    """The DUT's own dimensions (BT00, BT01, ET11), which size ET54; INCONC when they cannot be read."""
+    r = session.read(bt(0))
+    tc.require(r.ok and len(r.data) >= 19, f"precondition: BT00 read answered {r.describe()}")
+    empty = Dimensions.from_tables({})
+    bt00 = schema(bt(0)).decode(r.data, Dimensions.from_tables({bt(0): schema(bt(0)).decode_partial(r.data[:19],
+                                                                                                   empty)}))
+    decoded = {bt(0): bt00}
+    for tid in (bt(1), et(11)):
+        r = session.read(tid)
+        tc.require(r.ok, f"precondition: {table_name(tid)} read answered {r.describe()}")
+        decoded[tid] = schema(tid).decode(r.data, Dimensions.from_tables(decoded))
+    return Dimensions.from_tables(decoded)
+
+
+def read_decoded(tc, session, table_id: int, dims, **kw):
+    r = session.read(table_id, **kw)
+    tc.require(r.ok, f"precondition: {table_name(table_id)} read answered {r.describe()}")
+    return schema(table_id).decode(r.data, dims)

@@ -1,0 +1,135 @@
+"""Keys, access levels, key usage counters and the declared security mode (TS 104 001 Annex F; MEP-DG p.13,
+ET04 p.56-67, ET54 p.137).
+"""
+
+from __future__ import annotations
+
+from sec_support import (
+    PROBE,
+    STATE_TABLE,
+    altered,
+    attempt,
+    check_unchanged,
+    clear_auth_failure,
+    dimensions,
+    key_for,
+    read_decoded,
+    read_state,
+    step,
+    sync,
+    verdict_of,
+)
+
+from osgp.app import ResponseCode, et
+from osgp.testcase import testcase
+
+MODE_VALUE = {"aes128": 2, "rc4": 0, "digest": 0}  # ET04.127: 0 RC4 (digest family), 2 OSGP-AES-128-PSK
+
+
+@testcase(
+    id="TC_SEC_KEY_BI_01",
+    title="A request authenticated only by the read key cannot write",
+    purpose="Ensure that, when the tester writes ET03 with a request authenticated by the read-only key, the DUT "
+            "answers 0x03 (insufficient security clearance) and the table keeps its content, while reads with that "
+            "key are served",
+    requirements=["REQ-SEC-028", "REQ-SEC-029"],
+    initial="The plan holds a key with access 'read' (security.keys); ET03 is writable with the full key only "
+            "(MEP-DG p.53-55, ASM-SEC-08).",
+    steps=[("Read BT01 with the session, then read ET03", "0x00 both"),
+           ("Read BT01 with the read key", "0x00"),
+           ("Full write of ET03 (another utility serial number) with the read key", "0x03"),
+           ("Read ET03 back", "unchanged")],
+)
+def test_read_key_cannot_write(tc, session, plan):
+    read_key = key_for(plan, "read")
+    tc.require(read_key is not None, "the plan names no key with access 'read': the DUT's read-only level cannot "
+                                     "be exercised (PICS_SEC_MULTIKEY is not declarable yet)")
+    with step(tc, 1):
+        sync(tc, session)
+        before = read_state(tc, session)
+    with step(tc, 2):
+        r, ex = attempt(session, lambda: session.request(PROBE, key=read_key, resync=False))
+        tc.require(r is not None and r.ok, f"precondition: a read with the read key answered {verdict_of(r, ex)}")
+    with step(tc, 3):
+        r, ex = attempt(session, lambda: session.write(STATE_TABLE, altered(before), key=read_key, resync=False))
+        tc.check(r is not None and r.code == ResponseCode.ISC,
+                 f"an ET03 write authenticated by the read key was answered {verdict_of(r, ex)}, not 0x03 "
+                 "(REQ-SEC-028; key levels rest on ASM-SEC-08, the code 0x03 is inferred)")
+    with step(tc, 4):
+        check_unchanged(tc, session, before, "a write authenticated by the read key changed the table "
+                                             "(REQ-SEC-028, REQ-SEC-029)")
+
+
+@testcase(
+    id="TC_SEC_KEY_BV_01",
+    title="The unicast key usage count grows by one per use, verified or not",
+    purpose="Ensure that, when the tester sends unicast requests under the DUT's key (accepted ones, one with a "
+            "wrong digest and one with a stale sequence number), ET54.82 grows by exactly one per request",
+    requirements=["REQ-SEC-030"],
+    initial="ET54 (meter status) of a firmware with the key usage fields (3.13, 3.80 and later; MEP-DG p.137, "
+            "ASM-TBL-02).",
+    steps=[("Read BT00, BT01, ET11 (dimensions), then ET54", "0x00; ET54.82 = u0"),
+           ("Read ET54 again", "u0 + 1 (this read)"),
+           ("Read BT01 with a wrong digest, then with a replayed sequence number, then read ET54",
+            "0x0B, 0x0C, then u0 + 4")],
+)
+def test_key_usage_counted(tc, session, plan):
+    with step(tc, 1):
+        sync(tc, session)
+        dims = dimensions(tc, session)
+        et54 = read_decoded(tc, session, et(54), dims, resync=False)
+        tc.require("unicast_key_usage_count" in et54, "this ET54 layout (firmware) has no key usage counts")
+        u0 = et54.unicast_key_usage_count
+    with step(tc, 2):
+        u1 = read_decoded(tc, session, et(54), dims, resync=False).unicast_key_usage_count
+        tc.check(u1 - u0 == 1, f"ET54.82 went from {u0} to {u1} over one request (REQ-SEC-030: one per use)")
+    with step(tc, 3):
+        s = session.next_seq()
+        r, ex = attempt(session, lambda: session.request(PROBE, seq=s, resync=False, digest_override=bytes(8)))
+        tc.require(clear_auth_failure(ex), f"a read with a zeroed digest was answered {verdict_of(r, ex)}, not 0x0B")
+        r, ex = attempt(session, lambda: session.request(PROBE, seq=session.seq, resync=False))
+        tc.require(r is not None and r.code == ResponseCode.INVALID_SEQUENCE,
+                   f"a read with a replayed sequence number was answered {verdict_of(r, ex)}, not 0x0C")
+        u2 = read_decoded(tc, session, et(54), dims, resync=False).unicast_key_usage_count
+        tc.check(u2 - u1 == 3, f"ET54.82 went from {u1} to {u2} over three requests, one refused for its digest and "
+                               "one for its sequence number (REQ-SEC-030: every use counts, verified or not)")
+
+
+@testcase(
+    id="TC_SEC_MODE_CA_01",
+    title="ET04 and ET54 declare the security mode in force and the supported modes",
+    purpose="Ensure that, when the tester reads ET04 and ET54, the DUT declares in ET04.127 the mode the "
+            "campaign runs in (0 RC4, 2 OSGP-AES-128-PSK), sets that mode's bit in ET54.90 and clears reserved "
+            "bit 1, lists exactly the modes its PICS declare, and keeps ET04.128 (FCM count) at most 100",
+    requirements=["REQ-SEC-021", "REQ-SEC-022", "REQ-SEC-036"],
+    initial="ET04 and ET54 readable (MEP-DG p.66-67, p.137; ASM-TBL-02).",
+    steps=[("Read BT00, BT01, ET11 (dimensions), ET04 and ET54", "0x00 each"),
+           ("Compare ET04.127 with the plan's security.mode", "2 in aes128 mode, else 0"),
+           ("Check ET54.90", "the bit of ET04.127's mode set, bit 1 clear; bit 0 = PICS_SEC_RC4, bit 2 = "
+            "PICS_SEC_AES"),
+           ("Check ET04.128", "at most 100")],
+)
+def test_security_mode_declared(tc, session, plan):
+    with step(tc, 1):
+        sync(tc, session)
+        dims = dimensions(tc, session)
+        et04 = read_decoded(tc, session, et(4), dims)
+        et54 = read_decoded(tc, session, et(54), dims)
+        tc.require("supported_security_modes" in et54, "this ET54 layout (firmware) has no supported-modes field")
+    mode = et04.security_mode
+    modes = et54.supported_security_modes
+    with step(tc, 2):
+        expected = MODE_VALUE[plan.security.mode]
+        tc.check(mode == expected, f"ET04.127 reads {mode}; the DUT runs in {plan.security.mode} mode, so it should "
+                                   f"read {expected} (REQ-SEC-021)")
+    with step(tc, 3):
+        tc.check(mode in modes, f"ET54.90 lists modes {sorted(modes)}, not the mode {mode} of ET04.127 (REQ-SEC-021)")
+        tc.check(1 not in modes, "ET54.90 sets reserved bit 1 (REQ-SEC-021)")
+        for bit, item in ((0, "PICS_SEC_RC4"), (2, "PICS_SEC_AES")):
+            declared = bool(plan.pics.get(item))
+            tc.check((bit in modes) == declared,
+                     f"ET54.90 bit {bit} is {'set' if bit in modes else 'clear'} but the PICS declare {item} = "
+                     f"{declared} (REQ-SEC-022, REQ-SEC-021)")
+    with step(tc, 4):
+        tc.check(et04.fcm_count <= 100, f"ET04.128 (FCM messages today) reads {et04.fcm_count} > 100 (REQ-SEC-036)")
+
