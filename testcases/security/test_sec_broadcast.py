@@ -1,0 +1,159 @@
+"""Secure broadcasts (TS 104 001 Annex F; MEP-DG ET04 offsets 76-86 p.61-62; ISO/IEC 14908-1 broadcast addressing).
+
+A broadcast carries an OSGP request under the broadcast key with its own sequence number, accepted in
+B+1 .. B+D of ET04.82 (Broadcast Base) and ET04.86 (Delta) (ASM-SEC-10, PIXIT broadcast_window). It goes with
+the unacknowledged service and is executed without an answer (ASM-MGT-01), so acceptance is seen in ET04:
+the base moves to the accepted number and ET04.76 records the receipt time.
+"""
+
+from __future__ import annotations
+
+from sec_support import (
+    MOD,
+    PROBE,
+    attempt,
+    clear_auth_failure,
+    dimensions,
+    expect_accepted,
+    key_for,
+    read_decoded,
+    step,
+    sync,
+    verdict_of,
+)
+
+from osgp import lon
+from osgp.app import bt, encode_request, et, wrap_apdu
+from osgp.testcase import testcase
+
+ASM = "rests on ASM-SEC-10 (window B+1..B+D, base = last accepted) and ASM-MGT-01"
+
+
+def broadcast(session, plan, seq: int, *, dst_subnet: int = 0, key=None) -> int:
+    """Send PROBE as an unacknowledged broadcast under the broadcast key (or ``key``); returns the frames heard."""
+    cfg = session.config
+    sent = cfg.profile.protect_request(encode_request(PROBE), seq % MOD, key=key or key_for(plan, "broadcast"))
+    frame = lon.encode(lon.Lpdu(cfg.priority, False, 0, 0,
+                                lon.BroadcastAddress(cfg.tester_subnet, cfg.tester_node, dst_subnet),
+                                cfg.domain, None, wrap_apdu(sent.pdu, cfg.apdu_prefix)))
+    return len(session.send_frames([frame], cfg.exchange_bound()))
+
+
+def et04_state(tc, session, dims) -> tuple[int, object, int]:
+    v = read_decoded(tc, session, et(4), dims)
+    return v.broadcast_base, v.broadcast_last_receipt, v.broadcast_delta
+
+
+def utc(tc, session, dims):
+    return read_decoded(tc, session, bt(52), dims).clock_calendar.to_datetime()
+
+
+@testcase(
+    id="TC_SEC_BC_BV_01",
+    title="A secure broadcast to the domain or to the DUT's subnet is accepted and recorded in ET04",
+    purpose="Ensure that, when the tester broadcasts a read under the broadcast key with the next broadcast "
+            "sequence numbers, to the whole domain and to the DUT's subnet, the DUT accepts both: ET04.82 moves "
+            "to each accepted number, ET04.76 takes the receipt time, and the broadcast key usage count grows",
+    requirements=["REQ-LNK-009", "REQ-SEC-038", "REQ-SEC-030"],
+    pics="PICS_BROADCAST",
+    pixit=["broadcast_window"],
+    initial="The plan holds a key with access 'broadcast'; ET04 and ET54 are readable (ASM-TBL-02).",
+    steps=[("Read dimensions, ET04 (B = ET04.82), ET54.86 and BT52 (when PICS_CLOCK)", "0x00 each"),
+           ("Broadcast (unacknowledged, domain-wide) a read of BT01 with B+1; read ET04",
+            "ET04.82 = B+1; ET04.76 changed and between the BT52 readings around the broadcast"),
+           ("Broadcast to the DUT's subnet with B+2; read ET04 and ET54", "ET04.82 = B+2; ET54.86 grew by 2")],
+)
+def test_broadcast_accepted(tc, session, plan):
+    tc.require(key_for(plan, "broadcast") is not None, "the plan names no key with access 'broadcast'")
+    clock = bool(plan.pics.get("PICS_CLOCK"))
+    with step(tc, 1):
+        sync(tc, session)
+        dims = dimensions(tc, session)
+        base, receipt, _ = et04_state(tc, session, dims)
+        et54 = read_decoded(tc, session, et(54), dims)
+        uses = et54.get("broadcast_key_usage_count")
+    for n, seq, subnet, where in ((2, base + 1, 0, "the whole domain"),
+                                  (3, base + 2, session.config.dut.subnet, "the DUT's subnet")):
+        with step(tc, n):
+            session.wait(2.0, "so that the receipt time of this broadcast differs from the last one")
+            t0 = utc(tc, session, dims) if clock else None
+            heard = broadcast(session, plan, seq, dst_subnet=subnet)
+            if heard:
+                tc.observe(f"{heard} frame(s) heard after an unacknowledged broadcast")
+            t1 = utc(tc, session, dims) if clock else None
+            new_base, new_receipt, _ = et04_state(tc, session, dims)
+            tc.check(new_base == seq % MOD, f"after a broadcast to {where} with sequence number {seq % MOD}, "
+                                            f"ET04.82 reads {new_base}: the broadcast was not accepted "
+                                            f"(REQ-LNK-009; {ASM})")
+            tc.check(new_receipt != receipt, f"ET04.76 still reads {new_receipt} after an accepted broadcast "
+                                             "(REQ-SEC-038)")
+            if clock and new_receipt != receipt:
+                try:
+                    at = new_receipt.to_datetime()
+                except ValueError:
+                    at = None
+                tc.check(at is not None and t0.replace(microsecond=0) <= at <= t1,
+                         f"ET04.76 reads {new_receipt}, not a time between the BT52 readings {t0} and {t1} around "
+                         "the broadcast (REQ-SEC-038)")
+            receipt = new_receipt
+    with step(tc, 3):
+        if uses is None:
+            tc.observe("this ET54 layout has no broadcast key usage count")
+            return
+        after = read_decoded(tc, session, et(54), dims).broadcast_key_usage_count
+        tc.check(after - uses == 2, f"ET54.86 went from {uses} to {after} over two broadcasts (REQ-SEC-030)")
+
+
+@testcase(
+    id="TC_SEC_BC_BI_01",
+    title="Broadcasts to another subnet, replayed, beyond the window or under the unicast key are ignored",
+    purpose="Ensure that, when the tester broadcasts a read to another subnet, with the current or a too-far "
+            "broadcast sequence number, or under the unicast key, the DUT accepts none (ET04.82 and ET04.76 "
+            "unchanged) but still accepts the next number afterwards; and that a unicast request under the "
+            "broadcast key is refused with 0x0B",
+    requirements=["REQ-LNK-009", "REQ-SEC-037", "REQ-SEC-039"],
+    pics="PICS_BROADCAST",
+    pixit=["broadcast_window"],
+    initial="The plan holds keys with access 'full' and 'broadcast'; ET04 is readable (ASM-TBL-02).",
+    steps=[("Read dimensions and ET04 (B = ET04.82, D = ET04.86 or PIXIT broadcast_window)", "0x00"),
+           ("Broadcast with B+1 to a subnet that is not the DUT's", "ET04.82 and .76 unchanged"),
+           ("Broadcast with B (a replay) and with B+D+1", "ET04.82 and .76 unchanged"),
+           ("Broadcast with B+1 under the unicast (full) key", "ET04.82 and .76 unchanged"),
+           ("Broadcast with B+1 under the broadcast key", "ET04.82 = B+1"),
+           ("Unicast read of BT01 under the broadcast key, then under the full key", "0x0B in clear, then 0x00")],
+)
+def test_broadcast_ignored(tc, session, plan):
+    bkey = key_for(plan, "broadcast")
+    tc.require(bkey is not None, "the plan names no key with access 'broadcast'")
+    with step(tc, 1):
+        sync(tc, session)
+        dims = dimensions(tc, session)
+        base, receipt, delta = et04_state(tc, session, dims)
+        window = plan.pixit.broadcast_window or delta
+    other = session.config.dut.subnet % 255 + 1  # any subnet but the DUT's (and not 0, the whole domain)
+    cases = ((2, [(base + 1, other, None, f"to subnet {other}, not the DUT's", "REQ-LNK-009")]),
+             (3, [(base, 0, None, "replaying the base B", f"REQ-SEC-037; {ASM}"),
+                  (base + window + 1, 0, None, f"B+{window + 1}, beyond the window", f"REQ-SEC-037; {ASM}")]),
+             (4, [(base + 1, 0, plan.security.key().secret, "under the unicast key", "REQ-SEC-039, inferred")]))
+    for n, sends in cases:
+        with step(tc, n):
+            for seq, subnet, key, what, req in sends:
+                session.wait(2.0, "so that an accepted broadcast would leave a new receipt time")
+                broadcast(session, plan, seq, dst_subnet=subnet, key=key)
+                now_base, now_receipt, _ = et04_state(tc, session, dims)
+                tc.check((now_base, now_receipt) == (base, receipt),
+                         f"a broadcast {what} (sequence number {seq % MOD}) was accepted: ET04.82 {base} -> "
+                         f"{now_base}, ET04.76 {receipt} -> {now_receipt} ({req})")
+                base, receipt = now_base, now_receipt
+    with step(tc, 5):
+        broadcast(session, plan, base + 1)
+        now_base, _, _ = et04_state(tc, session, dims)
+        tc.check(now_base == (base + 1) % MOD, f"the valid broadcast with B+1 = {(base + 1) % MOD} after the ignored "
+                                               f"ones left ET04.82 at {now_base} ({ASM})")
+    with step(tc, 6):
+        s = session.next_seq()
+        r, ex = attempt(session, lambda: session.request(PROBE, seq=s, resync=False, key=bkey))
+        tc.check(clear_auth_failure(ex), f"a unicast read under the broadcast key was answered {verdict_of(r, ex)}, "
+                                         "not 0x0B (REQ-SEC-039, inferred; rests on ASM-SEC-10)")
+        expect_accepted(tc, session, s, "the same number under the full key", "REQ-SEC-039: the refused request "
+                                                                              "did not use it up")
