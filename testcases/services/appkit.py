@@ -356,8 +356,16 @@ class Dut:
             return ped_bytes(ped) + image
 
     def bt04(self) -> Record | None:
+        """BT04 as an instrument: None (and an INCONC note) when it cannot be read or decoded; its layout is
+        judged by TC_TBL_PEND_BV_01 and TC_TBL_SIZE_CA_01."""
         image = self.read_image(bt(4))
-        return None if image is None else self.decode(bt(4), image)
+        if image is not None:
+            try:
+                return schema(bt(4)).decode(image, self.dims())
+            except (DecodeError, TableError) as e:
+                self.tc.record(Verdict.INCONC, f"BT04 ({len(image)} bytes) does not decode ({e}): the pending "
+                               "records cannot be judged here")
+        return None
 
 
 def ped_bytes(ped: Ped) -> bytes:
