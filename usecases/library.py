@@ -152,6 +152,16 @@ def offset_change(a: ClockReading, b: ClockReading) -> tuple[float, float]:
     return lo_b - hi_a, hi_b - lo_a
 
 
+def moved_by(a: ClockReading, b: ClockReading, expected: float, tol: float = CLOCK_TOLERANCE_S) -> tuple[bool, str]:
+    """Whether the DUT clock moved by ``expected`` seconds against the tester clock between readings a and b
+    (within the exchange spans, BT52's 1 s resolution and ``tol``), and a description of the move."""
+    lo, hi = offset_change(a, b)
+    ok = lo - tol <= expected <= hi + tol
+    if lo == hi:
+        return ok, f"{lo:+.1f} s"
+    return ok, f"{lo:+.1f}..{hi:+.1f} s"
+
+
 @dataclass(frozen=True)
 class Call:
     """A procedure call: the BT07 write and what BT08 showed afterwards."""

@@ -297,23 +297,34 @@ def slew_status(dut: Dut) -> int:
     return dut.read_field(et(54), "delta_time_sync_status")
 
 
-def adjust_clock(dut: Dut, delta: int, *, poll_s: float = 15.0) -> Slew:
-    """EP16 by ``delta`` seconds, then ET54.71 polled until it reads 2 (done); the slew is at least 1 s per
-    minute, so it ends within |delta| minutes."""
-    c = dut.call(EP16_CLOCK_DELTA, {"delta": delta})
+def start_adjustment(dut: Dut, delta: int) -> Call:
+    """EP16 by ``delta`` seconds (INT32 LSB first, ASM-PRC-05); nothing judged."""
+    return dut.call(EP16_CLOCK_DELTA, {"delta": delta})
+
+
+def wait_adjustment(dut: Dut, delta: int, *, poll_s: float = 15.0) -> tuple[list[int], bool]:
+    """ET54.71 polled until it reads 2 (done): (values seen, done). The slew is at least 1 s per minute, so it
+    ends within |delta| minutes."""
     statuses: list[int] = []
-    if not (c.echoed and c.result is not None and c.result.result == OK):
-        return Slew(c, statuses, False)
     bound = abs(delta) * 60 + 2 * poll_s
     start = dut.session.clock.now()
     while True:
         s = slew_status(dut)
         statuses.append(s)
         if s == 2:
-            return Slew(c, statuses, True)
+            return statuses, True
         if dut.session.clock.now() - start >= bound:
-            return Slew(c, statuses, False)
-        dut.session.wait(poll_s, f"EP16 slew of {delta:+d} s in progress (ET54.71 = {s})")
+            return statuses, False
+        dut.session.wait(poll_s, f"EP16 adjustment of {delta:+d} s in progress (ET54.71 = {s})")
+
+
+def adjust_clock(dut: Dut, delta: int, *, poll_s: float = 15.0) -> Slew:
+    """EP16 by ``delta`` seconds, then wait until ET54.71 reads 2 (done)."""
+    c = start_adjustment(dut, delta)
+    if not (c.echoed and c.result is not None and c.result.result == OK):
+        return Slew(c, [], False)
+    statuses, done = wait_adjustment(dut, delta, poll_s=poll_s)
+    return Slew(c, statuses, done)
 
 
 # --------------------------------------------------------------------------------------------------
@@ -341,6 +352,17 @@ def is_pending(dut: Dut, table_id: int, ped: Ped | None = None) -> bool:
     return any(a.table_number == table_id and (ped is None or a.ped == ped) for a in pending_records(dut))
 
 
+def restore_table(dut: Dut, table_id: int, value: Record) -> None:
+    """Write ``value`` back into the table when it reads otherwise (full write); INCONC if that fails."""
+    if dut.read(table_id) == value:
+        return
+    r = write_table(dut, table_id, value)
+    if not r.ok or dut.read(table_id) != value:
+        dut.tc.record(Verdict.INCONC, f"could not restore {table_name(table_id)} ({r.describe()})")
+    else:
+        dut.tc.observe(f"{table_name(table_id)} restored")
+
+
 @contextlib.contextmanager
 def tables_kept(dut: Dut, *table_ids: int) -> Iterator[dict[int, Record]]:
     """Read the tables, run the block, then write back any whose content changed (full writes)."""
@@ -349,12 +371,7 @@ def tables_kept(dut: Dut, *table_ids: int) -> Iterator[dict[int, Record]]:
         yield before
     finally:
         for t, value in before.items():
-            if dut.read(t) != value:
-                r = write_table(dut, t, value)
-                if not r.ok or dut.read(t) != value:
-                    dut.tc.record(Verdict.INCONC, f"could not restore {table_name(t)} ({r.describe()})")
-                else:
-                    dut.tc.observe(f"{table_name(t)} restored")
+            restore_table(dut, t, value)
 
 
 def new_utility_serial(current: str, tag: str) -> str:
