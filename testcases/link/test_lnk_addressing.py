@@ -1,0 +1,118 @@
+"""ISO/IEC 14908-1 addressing: subnet/node, domain and Neuron ID filtering (TS 104 001 Clause 9 on
+EN 14908-1:2014; lon-stack-dx lcs_network.c, packet-lon.c; shared/spec/lower-layers.md §1.4-1.5).
+"""
+
+from __future__ import annotations
+
+from lnk_support import (
+    answers_to,
+    authentic_any_tid,
+    protect,
+    reencode,
+    send,
+    step,
+    sync,
+)
+
+from osgp import lon
+from osgp.testcase import testcase
+from osgp.transaction import ToNeuronId, ToNode
+
+
+def other_domain(domain: bytes) -> bytes:
+    """A domain id that is not the DUT's (same length, or one byte when the DUT's domain is empty)."""
+    return bytes([domain[0] ^ 0x5A]) + domain[1:] if domain else b"\x5a"
+
+
+@testcase(
+    id="TC_LNK_ADDR_BI_01",
+    title="Frames for another node, subnet, domain or Neuron ID are ignored and not executed",
+    purpose="Ensure that, when the tester sends a valid request to another node of the DUT's subnet, to the "
+            "DUT's node number in another subnet, to the DUT's subnet/node in another domain, and to another "
+            "Neuron ID, the DUT answers none of them and executes none: the same request addressed to the DUT is "
+            "then accepted with its sequence number",
+    requirements=["REQ-LNK-005", "REQ-LNK-007", "REQ-LNK-008"],
+    pixit=["lon_timers"],
+    initial="The plan gives the DUT's domain, subnet/node and (optionally) Neuron ID.",
+    steps=[("Read BT01 with the session (learns the DUT's sequence number c)", "0x00"),
+           ("Send a read of BT01 numbered c+1 to subnet/node (DUT subnet, other node), (other subnet, DUT node), "
+            "the DUT's subnet/node in another domain, and another Neuron ID", "no answer to any"),
+           ("Send the same read to the DUT's subnet/node", "0x00: none of the misaddressed copies was executed")],
+)
+def test_misaddressed_ignored(tc, session, plan):
+    cfg = session.config
+    dut = cfg.dut
+    with step(tc, 1):
+        c = sync(tc, session)
+    sent = protect(session, c + 1)
+    with step(tc, 2):
+        node = next(n for n in range(dut.node % 127 + 1, 128) if n != cfg.tester_node)
+        subnet = dut.subnet % 255 + 1
+        nid = plan.address.neuron_id or bytes.fromhex("0100A1B2C3D4")
+        wrong_nid = nid[:5] + bytes([nid[5] ^ 0x01])
+        tid = 1
+        cases = [
+            (session.request_frame(sent.pdu, tid=tid, dest=ToNode(dut.subnet, node)),
+             f"subnet/node {dut.subnet}/{node}", "REQ-LNK-005"),
+            (session.request_frame(sent.pdu, tid=tid + 1, dest=ToNode(subnet, dut.node)),
+             f"subnet/node {subnet}/{dut.node}", "REQ-LNK-005"),
+            (reencode(session.request_frame(sent.pdu, tid=tid + 2), domain=other_domain(cfg.domain)),
+             f"the DUT's subnet/node in domain {other_domain(cfg.domain).hex()}", "REQ-LNK-007, inferred"),
+            (session.request_frame(sent.pdu, tid=tid + 3, dest=ToNeuronId(wrong_nid, dut.subnet)),
+             f"Neuron ID {wrong_nid.hex().upper()}", "REQ-LNK-008"),
+        ]
+        for n, (frame, where, req) in enumerate(cases):
+            got = answers_to(session, sent, tid + n, send(session, [frame]))
+            tc.check(not got, f"a request addressed to {where} was answered: {got[0][0].describe() if got else ''} "
+                              f"({req})")
+    with step(tc, 3):
+        t = tid + len(cases)
+        got = answers_to(session, sent, t, send(session, [session.request_frame(sent.pdu, tid=t)]))
+        tc.require(got, "no answer to the request addressed to the DUT")
+        r = got[0][1]
+        tc.check(r is not None and r.ok,
+                 f"the request addressed to the DUT was answered {r.describe() if r else 'with a clear 0x0B'}: a "
+                 "misaddressed copy was executed and used up its sequence number (REQ-LNK-005, -007, -008)")
+        if r is not None and r.ok:
+            session.seq = sent.seq
+
+
+@testcase(
+    id="TC_LNK_ADDR_BV_01",
+    title="A request addressed by the DUT's Neuron ID is delivered and answered to the tester",
+    purpose="Ensure that, when the tester sends a read addressed by the DUT's 48-bit Neuron ID (address format "
+            "3), the DUT executes it and answers with a subnet/node (2a) RESPONSE to the tester in the request's "
+            "domain",
+    requirements=["REQ-LNK-008", "REQ-LNK-006"],
+    pixit=["lon_timers"],
+    initial="The plan gives the DUT's Neuron ID (address.neuron_id).",
+    steps=[("Read BT01 with the session (learns the DUT's sequence number)", "0x00"),
+           ("Send a read of BT01 addressed to the DUT's Neuron ID", "one RESPONSE, 0x00, 2a to the tester in the "
+            "request's domain")],
+)
+def test_neuron_id_delivered(tc, session, plan):
+    nid = plan.address.neuron_id
+    tc.require(nid is not None, "the plan gives no Neuron ID for the DUT (address.neuron_id)")
+    cfg = session.config
+    with step(tc, 1):
+        sync(tc, session)
+    with step(tc, 2):
+        sent = protect(session)
+        tid = tc.rng.randrange(1, 16)
+        heard = send(session, [session.request_frame(sent.pdu, tid=tid, dest=ToNeuronId(nid, cfg.dut.subnet))])
+        got = answers_to(session, sent, tid, heard)
+        if not got:
+            other = authentic_any_tid(session, sent, heard)
+            tc.check(not other, f"the request (transaction id {tid}) was answered with transaction id {other[0].tid} "
+                                "(REQ-LNK-012)" if other else "", stop=True)
+        tc.check(len(got) == 1, f"{len(got)} answers to a request addressed by the DUT's Neuron ID "
+                                f"{nid.hex().upper()} (REQ-LNK-008)", stop=True)
+        heard, r = got[0]
+        tc.check(r is not None and r.ok, f"the request addressed by Neuron ID was answered "
+                                         f"{r.describe() if r else 'with a clear 0x0B'} (REQ-LNK-008)")
+        a = heard.lpdu.address
+        tc.check(isinstance(a, lon.SubnetNodeAddress) and (a.dst_subnet, a.dst_node) == (cfg.tester_subnet,
+                                                                                         cfg.tester_node)
+                 and heard.lpdu.domain == cfg.domain,
+                 f"the answer {heard.describe()} is not a 2a frame to the tester {cfg.tester_subnet}/"
+                 f"{cfg.tester_node} in domain {cfg.domain.hex()} (REQ-LNK-006)")
