@@ -251,6 +251,29 @@ def relay_spacing(dut: Dut) -> None:
                                       "after any earlier operation")
 
 
+@dataclass(frozen=True)
+class RelayCycle:
+    """A disconnect then, 10 s later, a reconnect: the calls and the ET23.94 values seen after each."""
+
+    open_call: Call
+    opening: list[int]
+    close_call: Call | None = None
+    closing: list[int] = field(default_factory=list)
+
+
+def relay_cycle(dut: Dut) -> RelayCycle:
+    """Disconnect, watch ET23.94 until 2 (opened), wait the 10 s spacing, reconnect, watch until 0 (closed).
+    Stops early (close_call None) when the disconnect is not accepted and echoed with result 0."""
+    c = operate_relay(dut, close=False)
+    if not (c.echoed and c.result is not None and c.result.result == OK):
+        return RelayCycle(c, [])
+    opening = watch_relay(dut, RELAY_OPENED)
+    relay_spacing(dut)
+    c2 = operate_relay(dut, close=True)
+    closing = watch_relay(dut, RELAY_CLOSED) if c2.echoed and c2.result.result == OK else []
+    return RelayCycle(c, opening, c2, closing)
+
+
 @contextlib.contextmanager
 def relay_kept_closed(dut: Dut) -> Iterator[None]:
     """Require a closed contactor, run the block, and close it again if it is left open."""
