@@ -59,13 +59,15 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 def cmd_serve(args: argparse.Namespace) -> int:
     from drivers.server import serve
+    from osgp.clock import MonotonicClock
     from refdevice import build
 
-    device = build(config_path=args.config, faults=args.fault)
+    clock = MonotonicClock()  # one clock for the device and the server, so device time starts as configured
+    device = build(config_path=args.config, faults=args.fault, clock=clock)
     print(f"reference device {device.describe()} on {args.target}"
           + (f" with faults {', '.join(args.fault)}" if args.fault else "") + "; Ctrl-C stops it")
     try:
-        serve(args.target, device)
+        serve(args.target, device, clock=clock)
     except KeyboardInterrupt:
         pass
     print("stopped")

@@ -37,6 +37,11 @@ class TimeoutError_(OsgpError):  # noqa: N801 - avoids shadowing the builtin
 DeviceTimeout = TimeoutError_
 
 
+class DutProtocolError(OsgpError):
+    """The DUT's answer breaks the protocol (does not authenticate, does not decode). Raised by the
+    session; a test case that lets it escape gets FAIL, because the fault is the DUT's, not ours."""
+
+
 class ConfigError(OsgpError):
     """Bad configuration: test plan, target URL, key file. Exit status 3 from the CLI."""
 

@@ -14,8 +14,9 @@ What the session does on its own, and what it leaves to test cases:
   ``resync=False`` and see the raw 0x0C.
 * Procedures: :meth:`procedure` writes BT07 (full write, C12.19) and reads BT08; the PSN advances by one
   per call unless given.
-* Nothing is judged here. A response that does not authenticate raises :class:`ResponseNotAuthentic`
-  (the evidence is kept); a DUT that stays silent raises :class:`osgp.errors.DeviceTimeout`.
+* Nothing is judged here. A response that does not authenticate raises :class:`ResponseNotAuthentic`,
+  one that does not decode :class:`MalformedResponse` (both :class:`osgp.errors.DutProtocolError`: FAIL
+  if a test case lets them escape; the evidence is kept); a silent DUT raises ``DeviceTimeout``.
 """
 
 from __future__ import annotations
@@ -41,7 +42,7 @@ from osgp.app import (
     wrap_apdu,
 )
 from osgp.clock import Clock
-from osgp.errors import DecodeError, DeviceTimeout, SecurityError
+from osgp.errors import DecodeError, DeviceTimeout, DutProtocolError, SecurityError
 from osgp.security import SecurityProfile, SentRequest
 from osgp.tables import ProcedureResponse, decode_procedure_response, encode_procedure_initiate
 from osgp.transaction import (
@@ -59,11 +60,19 @@ _SEQ_MOD = 1 << 32
 _MAX_FRAMES_PER_EXCHANGE = 256
 
 
-class ResponseNotAuthentic(SecurityError):
+class ResponseNotAuthentic(DutProtocolError, SecurityError):
     """The DUT's answer did not verify under the session's security profile."""
 
     def __init__(self, message: str, exchange: Exchange) -> None:
         super().__init__(message)
+        self.exchange = exchange
+
+
+class MalformedResponse(DutProtocolError, DecodeError):
+    """The DUT's answer authenticated but does not decode as a response to the request."""
+
+    def __init__(self, cause: DecodeError, exchange: Exchange) -> None:
+        DecodeError.__init__(self, cause.layer, cause.field, cause.offset, cause.detail)
         self.exchange = exchange
 
 
@@ -310,7 +319,7 @@ class Session:
                     ex.response = decode_response(plain, req)
                 except DecodeError as e:
                     ex.error = f"response malformed: {e}"
-                    raise
+                    raise MalformedResponse(e, ex) from e
             return ex.response
         finally:
             self._publish(ex)
