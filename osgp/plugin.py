@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import os
 import random
 import signal
 import subprocess
@@ -55,6 +56,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     g.addoption("--show-secrets", action="store_true", default=False, help="allow keys in reports and traces")
     g.addoption("--osgp-timeout", type=float, default=None,
                 help="bound on each test body in seconds (default: pixit.test_timeout_s; 0 = no bound)")
+    g.addoption("--osgp-reports", choices=("all", "results"), default=os.environ.get("OSGP_REPORTS") or "all",
+                help="what --out receives: all (results.json, PCTR, signed bundle) or results (results.json "
+                     "only, for fast repeated campaigns such as the kill matrix); default $OSGP_REPORTS or all")
 
 
 @pytest.hookimpl(tryfirst=True)
@@ -174,11 +178,12 @@ def make_session(driver: Any, plan: Plan) -> Any:
 
 
 @contextlib.contextmanager
-def _alarm(run: CaseRun, seconds: float | None) -> Iterator[bool]:
+def _alarm(run: CaseRun, seconds: float | None, busy: Any = lambda: False) -> Iterator[bool]:
     """Interrupt the test body after `seconds` of wall-clock time (SIGALRM, main thread, POSIX only).
 
     No thread is killed: the signal raises CaseTimeout inside the body wherever it is (also inside a
-    blocking receive), the body unwinds through its `finally` blocks, and the campaign goes on. Where
+    blocking receive), the body unwinds through its `finally` blocks, and the campaign goes on. While
+    `busy()` (evidence being filed) the alarm waits 10 ms, so a frame is never half recorded. Where
     SIGALRM is unavailable, the bound is still checked at every tc call and every DUT exchange, and
     after the body returns. Yields whether the alarm is armed.
     """
@@ -188,6 +193,9 @@ def _alarm(run: CaseRun, seconds: float | None) -> Iterator[bool]:
         return
 
     def expire(signum: int, frame: Any) -> None:
+        if busy():
+            signal.setitimer(signal.ITIMER_REAL, 0.01)
+            return
         run.expire()
 
     previous = signal.signal(signal.SIGALRM, expire)
@@ -215,6 +223,7 @@ class Evidence:
         self.frames: list[Any] = []  # reports.model.Frame, n = index + 1
         self._index: dict[tuple[float, str, bytes], int] = {}
         self._pcap = None
+        self.busy = False  # inside tap(): the per-test alarm waits
         if pcap_path is not None:
             from drivers.pcap import PcapWriter
 
@@ -223,6 +232,13 @@ class Evidence:
     def tap(self, event: Any) -> None:
         if event.note.startswith("lost"):  # never reached the other side: not in the trace
             return
+        self.busy = True
+        try:
+            self._file(event)
+        finally:
+            self.busy = False
+
+    def _file(self, event: Any) -> None:
         n = len(self.frames) + 1
         if self._pcap is not None:
             self._pcap.write(event)
@@ -414,7 +430,7 @@ class Campaign:
             return (yield)
         bound = self.bound()
         run.begin(bound)
-        with _alarm(run, bound):
+        with _alarm(run, bound, lambda: self.evidence is not None and self.evidence.busy):
             return (yield)
 
     @pytest.hookimpl(tryfirst=True)
@@ -650,11 +666,17 @@ class Campaign:
         """Write results.json, the PCTR and the signed manifest last, after JUnit, pytest-html and allure."""
         if not self.active or self.results is None or self.out is None or self.plan is None:
             return
+        show, secrets = self.plan.output.show_secrets, self.plan.secrets()
         try:
+            if self.config.getoption("osgp_reports") == "results":
+                from reports.pctr import as_stored
+
+                as_stored(self.results, secrets, show).save(self.out / "results.json", show)
+                return
             from reports import finish_campaign
 
-            finish_campaign(self.results, self.out, signing_key=self._signing_key, secrets=self.plan.secrets(),
-                            show_secrets=self.plan.output.show_secrets)
+            finish_campaign(self.results, self.out, signing_key=self._signing_key, secrets=secrets,
+                            show_secrets=show)
         except (ImportError, OsgpError, OSError) as e:
             # Too late to change the exit status: say it where the user will see it.
             import sys
