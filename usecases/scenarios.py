@@ -32,6 +32,8 @@ from .library import (
     BP08_CLEAR_MFG_STATUS,
     BP09_REMOTE_RESET,
     BP10_SET_DATE_TIME,
+    BP14_CLEAR_ALL_PENDING,
+    BP15_CLEAR_SPECIFIC_PENDING,
     EP16_CLOCK_DELTA,
     EP80_KEY_CHANGE,
     EP80_KEY_IDS,
@@ -400,6 +402,79 @@ def tables_kept(dut: Dut, *table_ids: int) -> Iterator[dict[int, Record]]:
 def new_utility_serial(current: str, tag: str) -> str:
     text = f"OSGPCT-{tag}"
     return text if text != current.rstrip("\0") else f"OSGPCT-{tag}-2"
+
+
+#: PEDs the pending-table scenarios use: relative times weeks away, so that nothing activates by itself
+PED_A = Ped.relative(weeks=9, days=6, hours=1, seconds=1)
+PED_B = Ped.relative(weeks=9, days=6, hours=1, seconds=2)
+PED_UNUSED = Ped.relative(weeks=9, days=6, hours=23, minutes=59, seconds=58)
+
+
+@dataclass(frozen=True)
+class PendingChange:
+    """A table, its content before, and the changed content the scenario puts in its pending copy."""
+
+    table_id: int
+    before: Record
+    changed: Record
+
+    @property
+    def name(self) -> str:
+        return table_name(self.table_id)
+
+
+def pending_candidates(dut: Dut) -> list[PendingChange]:
+    """Two tables the DUT lists as writable whose change is harmless and visible, each with a changed copy:
+    ET03 (utility serial number) and BT54 (calendar id); INCONC when the DUT offers fewer than two."""
+    out = []
+    if dut.lists_table(et(3)) and dut.lists_write(et(3)):
+        et03 = dut.read(et(3))
+        out.append(PendingChange(et(3), et03, Record(et03, utility_serial_number=new_utility_serial(
+            et03.utility_serial_number, "PENDING"))))
+    if dut.lists_table(bt(54)) and dut.lists_write(bt(54)):
+        bt54 = dut.read(bt(54))
+        out.append(PendingChange(bt(54), bt54, Record(bt54, calendar_id=(bt54.calendar_id + 1) & 0xFFFFFFFF)))
+    dut.tc.require(len(out) >= 2, "the DUT lists fewer than two of ET03 and BT54 as writable: no two tables to "
+                   "put in pending form")
+    return out
+
+
+def same_content(a: Record, b: Record) -> bool:
+    """Table contents equal, padding of character fields aside."""
+    def norm(v: Any) -> Any:
+        return v.rstrip("\0") if isinstance(v, str) else v
+    return a.keys() == b.keys() and all(norm(a[k]) == norm(b[k]) for k in a)
+
+
+def pend(dut: Dut, change: PendingChange, ped: Ped) -> None:
+    """Write the pending copy with ``ped`` and require BT04 to list it (INCONC otherwise)."""
+    r = write_pending(dut, change.table_id, change.changed, ped)
+    dut.tc.require(r.ok, f"write of the pending {change.name} ({table_name(pending(change.table_id))}) answered "
+                   f"{r.describe()}")
+    dut.tc.require(is_pending(dut, change.table_id, ped), f"BT04 does not list {change.name} as pending after the "
+                   "pending write (REQ-TBL-013)")
+
+
+@contextlib.contextmanager
+def pending_kept(dut: Dut, changes: list[PendingChange]) -> Iterator[None]:
+    """Run the block; then clear what is still pending with the scenario PEDs (BP15, else BP14) and write the
+    tables back to their content before."""
+    try:
+        yield
+    finally:
+        unpend(dut, changes)
+
+
+def unpend(dut: Dut, changes: list[PendingChange]) -> None:
+    """Clear what is still pending with the scenario PEDs (BP15, else BP14) and write the tables back."""
+    left = [a for a in pending_records(dut) if a.ped in (PED_A, PED_B, PED_UNUSED, Ped.manual())]
+    for ped in {a.ped for a in left}:
+        if dut.lists_procedure(BP15_CLEAR_SPECIFIC_PENDING):
+            dut.call(BP15_CLEAR_SPECIFIC_PENDING, {"ped": ped})
+    if left and pending_records(dut) and dut.lists_procedure(BP14_CLEAR_ALL_PENDING):
+        dut.call(BP14_CLEAR_ALL_PENDING)
+    for c in changes:
+        restore_table(dut, c.table_id, c.before)
 
 
 # --------------------------------------------------------------------------------------------------
