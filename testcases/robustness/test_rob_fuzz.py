@@ -4,7 +4,9 @@ Valid requests are mutated (bit flips, truncation, extension, random code, table
 case's seeded generator (``tc.rng``: the campaign ``--seed`` and the case id, so a run is reproduced with the same
 seed). Each mutated request is authenticated, so it reaches the services. Writes are kept harmless: a mutated
 request that decodes as a write is sent only when it aims at a table BT00 lists as read-only (it must be refused);
-otherwise it is drawn again. Requests stay within pixit.max_apdu (oversize is TC_APP_ROB_BI_02).
+otherwise it is drawn again. Those writes carry the table's own current bytes (BT00 and BT01, whose content
+does not move), so even a DUT that wrongly accepts them is left as it was. Requests stay within pixit.max_apdu
+(oversize is TC_APP_ROB_BI_02).
 
 Sources (osgp/requirements.yaml): MEP-DG Table 2.5 p.10-11 (codes, response data), Tables 2.6-2.7 p.12 (layouts).
 """
@@ -44,7 +46,13 @@ class Fuzzer:
     def __init__(self, dut: Dut) -> None:
         self.dut, self.rng = dut, dut.tc.rng
         self.tables = dut.listed_tables()
-        self.read_only = [t for t in self.tables if not dut.writable(t) and t != bt(7)]
+        self.images: dict[int, bytes] = {}
+        for t in (bt(0), bt(1)):
+            if dut.listed(t) and not dut.writable(t):
+                r = dut.read(t)
+                if r.ok and r.data:
+                    self.images[t] = r.data
+        self.read_only = sorted(self.images)
         self.limit = dut.request_budget
 
     def base(self) -> bytes:
@@ -56,10 +64,11 @@ class Fuzzer:
             return encode_request(PartialRead(tid, r.randrange(300), r.randrange(1, self.dut.budget + 1)))
         if kind in (2, 3) and self.read_only:
             ro = r.choice(self.read_only)
-            data = bytes(r.randrange(256) for _ in range(r.randrange(1, 24)))
+            image = self.images[ro]
             if kind == 2:
-                return encode_request(FullWrite(ro, data))
-            return encode_request(PartialWrite(ro, r.randrange(64), data))
+                return encode_request(FullWrite(ro, image[:r.randint(1, len(image))]))
+            off = r.randrange(len(image))
+            return encode_request(PartialWrite(ro, off, image[off:off + r.randint(1, len(image) - off)]))
         return bytes([r.randrange(256)]) + bytes(r.randrange(256) for _ in range(r.randrange(12)))
 
     def mutate(self, msg: bytes) -> bytes:
@@ -93,7 +102,10 @@ class Fuzzer:
         except DecodeError:
             return True
         if isinstance(req, FullWrite | PartialWrite):
-            return req.table_id in self.read_only
+            image = self.images.get(req.table_id)
+            off = req.offset if isinstance(req, PartialWrite) else 0
+            return image is not None and req.count <= len(req.data) and \
+                req.data[:req.count] == image[off:off + req.count] and off + req.count <= len(image)
         return True
 
     def next(self) -> bytes:
