@@ -544,6 +544,23 @@ def key_works(dut: Dut, key: bytes | None) -> Response:
     return dut.session.read(bt(1), **({"key": key} if key is not None else {}))
 
 
+def put_key_back(dut: Dut, original: bytes, candidates: list[bytes]) -> None:
+    """If the session's full key no longer works but one of ``candidates`` does, change the full key back to
+    ``original`` under it (EP80); INCONC if the DUT is left with another key."""
+    if key_works(dut, original).ok:
+        return
+    for k in candidates:
+        if key_works(dut, k).ok:
+            kc = change_key(dut, "full", original, under=k)
+            if key_works(dut, original).ok:
+                dut.tc.observe(f"full key changed back to the plan's key ({kc.describe()})")
+                return
+            dut.tc.record(Verdict.INCONC, f"could not change the full key back ({kc.describe()})")
+            return
+    dut.tc.record(Verdict.INCONC, "the DUT answers neither the plan's full key nor the keys the case used: the "
+                  "key must be restored out of band")
+
+
 def new_key(dut: Dut, old: bytes) -> bytes:
     k = bytes(dut.tc.rng.randrange(256) for _ in range(len(old)))
     return k if k != old else bytes(b ^ 0xFF for b in k)
