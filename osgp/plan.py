@@ -20,7 +20,6 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from importlib import resources
-from importlib.metadata import entry_points
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any
@@ -35,7 +34,6 @@ from osgp.secret import Secret
 from osgp.transaction import DEFAULT_REPEAT_TIMER_CODE, DEFAULT_RETRIES, DEFAULT_TX_TIMER_CODE
 
 DEFAULT_TARGET = "loopback:"
-BUILTIN_SCHEMES = ("loopback", "cnip+udp", "cnip+tcp", "serial", "replay")
 URL_FORMS = "loopback:[?options], cnip+udp://HOST:PORT, cnip+tcp://HOST:PORT, serial://DEVICE?framing=u61|slta, " \
             "replay:PATH"
 
@@ -387,37 +385,29 @@ def _either(numbers: Sequence[int]) -> str:
 
 
 def _url_problem(url: str) -> tuple[str, str] | None:
-    """(message, fix) when `url` is not a target URL we can drive; None when it looks right."""
-    url = url.strip()
-    scheme, sep, rest = url.partition(":")
-    scheme = scheme.lower()
-    fix = f"use one of {URL_FORMS}"
-    if not sep or not scheme:
-        return f"{url!r} is not a target URL", fix
-    plugins = _plugin_schemes()
-    if scheme not in BUILTIN_SCHEMES and scheme not in plugins:
-        return f"unknown target scheme {scheme!r}{suggest(scheme, BUILTIN_SCHEMES + tuple(plugins))}", fix
-    path = rest.partition("?")[0]
-    if scheme == "loopback" and path.strip("/"):
-        return f"{url!r}: loopback takes no address, only ?options", "write loopback: or loopback:?channel=a-band"
-    if scheme in ("cnip+udp", "cnip+tcp"):
-        m = re.fullmatch(r"//(\[[^\]]+\]|[^:/\[\]]+)(?::(\d+))?/?", path)
-        if not m:
-            return f"{url!r}: expected {scheme}://HOST:PORT", f"e.g. {scheme}://192.0.2.10:1628"
-        if m.group(2) is not None and not 0 < int(m.group(2)) < 65536:
-            return f"{url!r}: port {m.group(2)} is out of range", "use a port 1..65535"
-    if scheme == "serial" and not path.removeprefix("//"):
-        return f"{url!r}: no serial device", "e.g. serial:///dev/ttyUSB0?framing=u61"
-    if scheme == "replay" and not path:
-        return f"{url!r}: no journal file", "e.g. replay:out/journal.jsonl"
+    """(message, fix) when the driver registry cannot build a driver for `url`; None when it can.
+
+    The drivers are the one authority on target URLs (forms, options, files): the driver is built, not
+    opened, so nothing is sent and no port is taken.
+    """
+    try:
+        from drivers import open_driver
+        from drivers.base import ACCEPTED_FORMS, scheme_of
+    except ImportError:  # without the drivers no campaign can run; the plugin says so when it needs one
+        return None
+    try:
+        open_driver(url, device_factory=_no_device)
+    except ConfigError as e:
+        scheme, known = scheme_of(url), [scheme_of(f) for f in ACCEPTED_FORMS]
+        if str(e).startswith("unknown target URL"):
+            what = f"unknown target scheme {scheme!r}" if scheme else f"{url.strip()!r} is not a target URL"
+            return what + suggest(scheme, known), "use one of " + "; ".join(ACCEPTED_FORMS)
+        return str(e), "see the target forms in docs/testplan.md"
     return None
 
 
-def _plugin_schemes() -> tuple[str, ...]:
-    try:
-        return tuple(ep.name for ep in entry_points(group="osgpct.drivers"))
-    except Exception:  # a broken installed distribution must not break plan loading
-        return ()
+def _no_device(**context: Any) -> Any:
+    raise AssertionError("a plan check never opens the loopback")  # open_driver only builds
 
 
 class _Reader:
