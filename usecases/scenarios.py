@@ -648,8 +648,8 @@ def firmware_kept(dut: Dut) -> Iterator[Identity]:
                     dut.tc.record(Verdict.INCONC, f"could not put firmware {before.firmware} back "
                                   f"({c.describe()}; BT01 shows {back})")
                 else:
-                    dut.tc.observe(f"firmware {'.'.join(map(str, back))} put back (its image CRC differs: the "
-                                   "original image is not available to the tester)")
+                    dut.tc.observe(f"firmware {back[0]}.{back[1]:02d}.{back[2]:02d} put back (its image CRC "
+                                   "differs: the original image is not available to the tester)")
 
 
 def describe_result(res: ProcedureResponse | None) -> str:
