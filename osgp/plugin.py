@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import fnmatch
 import os
 import random
 import signal
@@ -37,8 +38,8 @@ import pytest
 
 from osgp.errors import ConfigError, OsgpError, TransportError
 from osgp.pics import PicsError
-from osgp.plan import DEFAULT_TARGET, Plan, load_plan
-from osgp.testcase import CaseRun, CaseTimeout, StopCase, describe_exception, meta_of
+from osgp.plan import Plan, load_plan
+from osgp.testcase import CaseRun, describe_exception, meta_of
 from osgp.verdicts import Verdict
 
 EXIT_OK, EXIT_FAIL, EXIT_ERROR, EXIT_CONFIG = 0, 1, 2, 3
@@ -51,8 +52,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     g.addoption("--plan", default=None, help="test plan YAML (default: testplan.yaml at the rootdir)")
     g.addoption("--target", default=None, help="override the plan's target URL (loopback:, cnip+udp://H:P, …)")
     g.addoption("--out", default=None, help="campaign output directory: results.json, PCTR, trace, bundle")
-    g.addoption("--seed", type=int, default=None, help="seed of fuzz values and of the channel model "
-                "(default: a fresh one, printed and recorded)")
+    g.addoption("--seed", type=int, default=None, help="seed of the test cases' random values (tc.rng), "
+                "recorded in results.json (default: a fresh one); the loopback channel model takes its own "
+                "seed from the target URL (loopback:?channel=a-band&seed=N)")
     g.addoption("--show-secrets", action="store_true", default=False, help="allow keys in reports and traces")
     g.addoption("--osgp-timeout", type=float, default=None,
                 help="bound on each test body in seconds (default: pixit.test_timeout_s; 0 = no bound)")
@@ -302,7 +304,6 @@ class Campaign:
         out = config.getoption("out")
         self.out: Path | None = Path(out).resolve() if out else None
         self._signing_key: Any = None
-        self._html_column = False
 
     # ---- plan ----------------------------------------------------------------------------------
 
@@ -349,9 +350,8 @@ class Campaign:
     @pytest.hookimpl(trylast=True)  # after -k / -m deselection
     def pytest_collection_modifyitems(self, session: pytest.Session, config: pytest.Config,
                                       items: list[pytest.Item]) -> None:
-        ours = [it for it in items if meta_of(getattr(it, "function", None))]
-        if not ours and not self.runs:
-            return
+        if not self.runs and not any(meta_of(getattr(it, "function", None)) for it in items):
+            return  # no test case here: plain pytest (the self-tests)
         self.active = True
         plan = self.ensure_plan()
         keep, deselected = [], []
@@ -367,7 +367,7 @@ class Campaign:
                 if run.verdict is Verdict.NOT_RUN:
                     self._apply_pics(item, run, plan)
         for pattern in plan.selection.include:
-            if not any(_fnmatch(r.id, pattern) for r in self.runs.values()):
+            if not any(fnmatch.fnmatchcase(r.id, pattern) for r in self.runs.values()):
                 self.notes.append(f"selection.include {pattern!r} matches no test case")
         if deselected:
             config.hook.pytest_deselected(items=deselected)
@@ -551,7 +551,7 @@ class Campaign:
 
     @pytest.hookimpl(tryfirst=True)
     def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int) -> None:
-        if not self.active:
+        if not self.active or self.plan is None:  # no campaign, or its plan was refused (exit status 3)
             return
         if self.evidence is not None:
             self.evidence.close()
@@ -714,12 +714,6 @@ class _HtmlColumns:
             prefix.extend(html_summary(self.campaign.results))
 
 
-def _fnmatch(case_id: str, pattern: str) -> bool:
-    import fnmatch
-
-    return fnmatch.fnmatchcase(case_id, pattern)
-
-
 def _now() -> str:
     return dt.datetime.now(dt.UTC).astimezone().isoformat(timespec="seconds")
 
@@ -732,5 +726,3 @@ def _git_commit() -> str:
         return ""
     return out.stdout.strip() if out.returncode == 0 else ""
 
-
-__all__ = ["Campaign", "DEFAULT_TARGET", "StopCase", "CaseTimeout", "make_driver", "make_session"]

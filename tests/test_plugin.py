@@ -323,6 +323,20 @@ def test_a_bad_plan_is_one_line_and_exit_status_3(pytester: pytest.Pytester, fak
     assert not fakes  # nothing was opened
 
 
+def test_without_plan_the_rootdir_testplan_is_used_and_checked(pytester: pytest.Pytester, fakes: list) -> None:
+    write_plan(pytester, **{"  node: 2": "  node: 0"})  # testplan.yaml at the rootdir, refused
+    pytester.makepyfile(test_cases=HEADER + textwrap.dedent('''
+        @tc_("TC_APP_EX_BV_01")
+        def test_one(tc):
+            pass
+    '''))
+    result = pytester.runpytest("-p", "osgp.plugin", "-p", "no:cacheprovider")  # no --plan, no --out
+    assert result.ret == 3
+    output = result.stdout.str() + result.stderr.str()
+    assert output.count("address.node: 0 is outside 1..127") == 1
+    assert "Traceback" not in output
+
+
 def test_an_unreachable_target_is_exit_status_3(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> None:
     def refuse(plan: Any, seed: int) -> Any:
         raise ConfigError("cnip+udp://192.0.2.9:1628: connection refused")
