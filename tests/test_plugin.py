@@ -503,6 +503,8 @@ def test_junit_and_allure_carry_the_true_verdict(pytester: pytest.Pytester, fake
     assert labels["test_exception"] == ("broken", ["ERROR"])
     assert labels["test_inconc"] == ("skipped", ["INCONC"])
     assert labels["test_pass"] == ("passed", ["PASS"])
+    html = (pytester.path / "out" / "report.html").read_text()  # pytest-html: a Verdict column and our summary
+    assert "col-verdict\\&#34;&gt;INCONC&lt;" in html and "OSGP verdicts" in html
 
 
 def test_results_json_and_the_signed_bundle(pytester: pytest.Pytester, fakes: list) -> None:
