@@ -22,6 +22,7 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 from osgp.app import Response, ResponseCode, bt, describe, et, pending, table_name
+from osgp.clock import VirtualClock
 from osgp.errors import DecodeError, EncodeError
 from osgp.session import ResponseNotAuthentic
 from osgp.tables import (
@@ -133,6 +134,19 @@ class Dut:
     def write_partial(self, tid: int, offset: int, data: bytes, count: int | None = None, **kw: Any) -> Response:
         return self.ask(f"partial write of {table_name(tid)}[{offset}:+{len(data)}]", self.session.write_partial,
                         tid, offset, data, count, **kw)
+
+    # ---- DUT time -------------------------------------------------------------------------------
+
+    def wait(self, seconds: float, why: str) -> None:
+        """Let DUT time pass (session.wait). On a real clock a case that would wait longer in total than 80 % of
+        pixit.test_timeout_s is INCONC instead of running into the bound (raise the PIXIT to run it)."""
+        seconds = max(float(seconds), 0.0)
+        self._waited = getattr(self, "_waited", 0.0) + seconds
+        bound = self.plan.pixit.test_timeout_s
+        if not isinstance(self.session.clock, VirtualClock) and bound and self._waited > 0.8 * bound:
+            self.tc.inconc(f"this case needs {self._waited:.0f} s of DUT time ({why}); pixit.test_timeout_s is "
+                           f"{bound:g} s")
+        self.session.wait(seconds, why)
 
     # ---- sizes -------------------------------------------------------------------------------
 

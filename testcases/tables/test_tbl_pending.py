@@ -220,7 +220,7 @@ def test_pending_manual(tc, session, plan):
             tc.check(p.state() == "old", f"{table_name(p.tid)} took the pending image at once although its PED is "
                      "manual (code 2) (REQ-TBL-017)", stop=True)
         with tc.step(4):
-            session.wait(120, "a manual PED must not activate by itself")
+            dut.wait(120, "a manual PED must not activate by itself")
             tc.check(p.state() == "old", f"{table_name(p.tid)} took the pending image without BP12/BP13 (REQ-TBL-017)",
                      stop=True)
         with tc.step(5):
@@ -272,11 +272,11 @@ def test_pending_absolute(tc, session, plan):
                 tc.check(rec is not None and rec.still_pending, f"BT04 holds no still-pending record with PED "
                          f"{when} (REQ-TBL-013)")
         with tc.step(3):
-            session.wait(max(at - 45 - clock_utc(dut), 0), "until 45 s before the PED time")
+            dut.wait(max(at - 45 - clock_utc(dut), 0), "until 45 s before the PED time")
             tc.check(p.state() == "old", f"{table_name(p.tid)} took the pending image before its PED time {when} "
                      "(REQ-TBL-015)", stop=True)
         with tc.step(4):
-            session.wait(max(at + 45 - clock_utc(dut), 0), "until 45 s after the PED time")
+            dut.wait(max(at + 45 - clock_utc(dut), 0), "until 45 s after the PED time")
             state = p.state()
             tc.check(state == "new", f"45 s after the PED time {when} {table_name(p.tid)} holds the {state} content, "
                      "not the pending image (REQ-TBL-015)")
@@ -313,11 +313,11 @@ def test_pending_relative(tc, session, plan):
         with tc.step(2):
             p.write(Ped.relative(minutes=2))
         with tc.step(3):
-            session.wait(60, "half the relative PED delay")
+            dut.wait(60, "half the relative PED delay")
             tc.check(p.state() == "old", f"{table_name(p.tid)} took the pending image 60 s into a 2-min relative PED "
                      "(REQ-TBL-016)", stop=True)
         with tc.step(4):
-            session.wait(90, "past the relative PED delay")
+            dut.wait(90, "past the relative PED delay")
             state = p.state()
             tc.check(state == "new", f"150 s after a write with a 2-min relative PED {table_name(p.tid)} holds the "
                      f"{state} content, not the pending image (REQ-TBL-016)")

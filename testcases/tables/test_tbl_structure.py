@@ -163,7 +163,7 @@ def test_energy_monotonic(tc, session, plan):
         tc.require(dut.dims().bt21.nbr_summations >= 1, "BT21 declares no summation")
         a = dut.read_field(bt(23), path)
     with tc.step(2):
-        session.wait(60, "energy accumulates between the two BT23 readings")
+        dut.wait(60, "energy accumulates between the two BT23 readings")
         b = dut.read_field(bt(23), path)
         tc.observe(f"forward active energy {a} then {b}")
         tc.check(b >= a, f"BT23 forward active energy went down from {a} to {b} within a minute (REQ-TBL-024)")
@@ -302,7 +302,7 @@ def test_tou_state(tc, session, plan):
         tier, nxt = _tier_now(bt54, bt50, bt55.day_of_week, bt55.season, c.hour, c.minute)
         tc.require(tier is not None, "BT54 has no tier switch for the current day schedule")
         if nxt <= 1:  # at a switch minute: the two readings may straddle it
-            session.wait(90, "past the tier switch minute before comparing")
+            dut.wait(90, "past the tier switch minute before comparing")
             bt55 = dut.decode(bt(55), dut.read(bt(55)).data)
             c = bt55.clock_calendar
             tier, nxt = _tier_now(bt54, bt50, bt55.day_of_week, bt55.season, c.hour, c.minute)
@@ -312,7 +312,7 @@ def test_tou_state(tc, session, plan):
         if nxt > 20:
             tc.observe(f"next tier switch in {nxt} min: the change at the switch is not awaited")
             return
-        session.wait(nxt * 60 + 30, "past the next BT54 tier switch")
+        dut.wait(nxt * 60 + 30, "past the next BT54 tier switch")
         r = dut.read(bt(55))
         tc.require(r.ok, f"BT55 read answered {r.describe()}")
         bt55 = dut.decode(bt(55), r.data)
@@ -473,7 +473,7 @@ def test_interval_recorded(tc, session, plan):
         now = utc_of(dut.read_field(bt(52), "clock_calendar"))
     with tc.step(2):
         end = (now // (60 * minutes) + 1) * 60 * minutes
-        session.wait(end - now + 30, f"until 30 s after the interval end at {end} (UTC s)")
+        dut.wait(end - now + 30, f"until 30 s after the interval end at {end} (UTC s)")
     with tc.step(3):
         st1 = dut.read_field(bt(63), "sets[0]")
         tc.observe(f"BT63 before: block seq {st0.last_block_seq_nbr}, element {st0.last_block_element}, valid "
