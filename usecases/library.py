@@ -11,7 +11,9 @@ A :class:`Dut` wraps the running test's verdict recorder (``tc``), its session a
 
 Verdicts: every read and call here is an *instrument*; when the DUT does not give what the instrument needs
 (an error code, a table that does not decode, a BT08 that holds someone else's result), the case is INCONC
-with the reason. Judging the DUT against the requirement under test is left to the test body (``tc.check``).
+with the reason, or FAIL for a use case built with ``strict=True`` (the scenario itself did not work). What the
+DUT declares it lacks (BT00 does not list a table or procedure) is INCONC either way. Judging the DUT against
+the requirement under test is left to the test body (``tc.check``).
 Byte layouts come from :mod:`osgp.tables`; the vendor layouts the plan's PIXIT selects (the reference
 device's key change and firmware tables, ASM-DEV-03/04) are declared once here, as layouts.
 """
@@ -24,7 +26,7 @@ import math
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, NoReturn
 
 from osgp.app import Response, ResponseCode, bt, et, table_name
 from osgp.errors import DecodeError, EncodeError
@@ -198,10 +200,23 @@ def procedure_name(number: int) -> str:
 class Dut:
     """The DUT as a procedure/management test sees it (see the module docstring)."""
 
-    def __init__(self, tc: Any, session: Any, plan: Any) -> None:
+    def __init__(self, tc: Any, session: Any, plan: Any, *, strict: bool = False) -> None:
         self.tc, self.session, self.plan = tc, session, plan
+        #: strict (use cases): a DUT that refuses or garbles what the scenario needs FAILs the scenario; else
+        #: (test cases using it as an instrument) the case is INCONC
+        self.strict = strict
         self._tables: dict[int, Record] = {}
         self._last_psn: int | None = None
+
+    def need(self, condition: object, reason: str) -> None:
+        """What the scenario needs from the DUT: INCONC unless it holds (FAIL for a strict use case)."""
+        if not condition:
+            self.bad(reason)
+
+    def bad(self, reason: str) -> NoReturn:
+        if self.strict:
+            self.tc.fail(reason)
+        self.tc.inconc(reason)
 
     # ---- plan ---------------------------------------------------------------------------------------
 
@@ -218,13 +233,13 @@ class Dut:
     def bt00(self) -> Record:
         if bt(0) not in self._tables:
             r = self.session.read(bt(0))
-            self.tc.require(r.ok, f"BT00 read answered {r.describe()}")
+            self.need(r.ok, f"BT00 read answered {r.describe()}")
             header = schema(bt(0))
             try:
                 head = header.decode_partial(r.data[:19], Dimensions())
                 self._tables[bt(0)] = header.decode(r.data, Dimensions.from_tables({bt(0): head}))
             except (DecodeError, TableError) as e:
-                self.tc.inconc(f"BT00 does not decode: {e}")
+                self.bad(f"BT00 does not decode: {e}")
         return self._tables[bt(0)]
 
     def dims(self, *roles: str) -> Dimensions:
@@ -282,14 +297,14 @@ class Dut:
 
     def _raw(self, table_id: int, **kw: Any) -> bytes:
         r = self.session.read(table_id, **kw)
-        self.tc.require(r.ok, f"{table_name(table_id)} read answered {r.describe()}")
+        self.need(r.ok, f"{table_name(table_id)} read answered {r.describe()}")
         return r.data
 
     def _decode(self, table_id: int, data: bytes, dims: Dimensions) -> Record:
         try:
             return schema(table_id).decode(data, dims)
         except (DecodeError, EncodeError, TableError) as e:
-            self.tc.inconc(f"{table_name(table_id)} ({len(data)} bytes) does not decode: {e}")
+            self.bad(f"{table_name(table_id)} ({len(data)} bytes) does not decode: {e}")
 
     def read(self, table_id: int, **kw: Any) -> Record:
         """Full read of a table, decoded with the DUT's dimensions (INCONC if refused or malformed)."""
@@ -307,17 +322,17 @@ class Dut:
         try:
             off, size = s.field_offset(path, dims)
         except TableError as e:
-            self.tc.inconc(f"{table_name(table_id)}.{path}: {e}")
+            self.bad(f"{table_name(table_id)}.{path}: {e}")
         if self.pics("PICS_PARTIAL_READ"):
             r = self.session.read_partial(table_id, off, size, **kw)
-            self.tc.require(r.ok, f"{table_name(table_id)}[{off}:+{size}] ({path}) read answered {r.describe()}")
+            self.need(r.ok, f"{table_name(table_id)}[{off}:+{size}] ({path}) read answered {r.describe()}")
             data = r.data
         else:
             data = self._raw(table_id, **kw)[off:off + size]
         try:
             return s.decode_field(path, data, dims)
         except (DecodeError, TableError) as e:
-            self.tc.inconc(f"{table_name(table_id)}.{path} does not decode: {e}")
+            self.bad(f"{table_name(table_id)}.{path} does not decode: {e}")
 
     def bt03_mfg(self) -> frozenset[int]:
         """The BT03 manufacturer status items that are set."""
@@ -377,15 +392,15 @@ class Dut:
         """A procedure call used as an instrument: INCONC unless the write is accepted and BT08 echoes it."""
         c = self.call(number, params, **kw)
         label = what or procedure_name(number)
-        self.tc.require(c.accepted, f"{label}: {c.describe()}")
-        self.tc.require(c.echoed, f"{label}: BT08 does not hold the result of this call ({c.describe()}; "
+        self.need(c.accepted, f"{label}: {c.describe()}")
+        self.need(c.echoed, f"{label}: BT08 does not hold the result of this call ({c.describe()}; "
                         "REQ-PRC-003), so the outcome cannot be judged")
         return c.result  # type: ignore[return-value]
 
     def run_ok(self, number: int, params: bytes | dict = b"", *, what: str = "", **kw: Any) -> ProcedureResponse:
         """:meth:`run`, and INCONC unless the result is 0 (completed)."""
         res = self.run(number, params, what=what, **kw)
-        self.tc.require(res.result == OK, f"{what or procedure_name(number)}: result {res.result} "
+        self.need(res.result == OK, f"{what or procedure_name(number)}: result {res.result} "
                         f"({res.meaning}), needed 0 (completed) to go on")
         return res
 
@@ -399,7 +414,7 @@ class Dut:
         try:
             utc = utc_of(rec.clock_calendar)
         except ValueError as e:
-            self.tc.inconc(f"BT52 holds no valid date and time ({rec.clock_calendar}): {e}")
+            self.bad(f"BT52 holds no valid date and time ({rec.clock_calendar}): {e}")
         return ClockReading(utc, start, end if end is not None else start, rec)
 
     def bp10_params(self, utc: float, *, set_time: bool = True, set_date: bool = True,
@@ -442,17 +457,17 @@ class Dut:
         try:
             size = s.field_offset("entries", dims)[0]
         except TableError as e:
-            self.tc.inconc(f"BT74: {e}")
+            self.bad(f"BT74: {e}")
         if self.pics("PICS_PARTIAL_READ"):
             r = self.session.read_partial(bt(74), 0, size)
-            self.tc.require(r.ok, f"BT74 header read answered {r.describe()}")
+            self.need(r.ok, f"BT74 header read answered {r.describe()}")
             data = r.data
         else:
             data = self._raw(bt(74))[:size]
         try:
             return s.decode_partial(data, dims)
         except (DecodeError, TableError) as e:
-            self.tc.inconc(f"BT74 header does not decode: {e}")
+            self.bad(f"BT74 header does not decode: {e}")
 
     def log_entries_since(self, seq: int, header: Record | None = None) -> list[Record]:
         """The BT74 entries logged after LAST_ENTRY_SEQ_NBR ``seq``, oldest first (at most the log size)."""
@@ -477,17 +492,17 @@ class Dut:
             try:
                 off, size = s.field_offset(path, dims)
             except TableError as e:
-                self.tc.inconc(f"BT74.{path}: {e}")
+                self.bad(f"BT74.{path}: {e}")
             if full is None:
                 r = self.session.read_partial(bt(74), off, size)
-                self.tc.require(r.ok, f"BT74 {path} read answered {r.describe()}")
+                self.need(r.ok, f"BT74 {path} read answered {r.describe()}")
                 data = r.data
             else:
                 data = full[off:off + size]
             try:
                 out.append(s.decode_field(path, data, dims))
             except (DecodeError, TableError) as e:
-                self.tc.inconc(f"BT74 {path} does not decode: {e}")
+                self.bad(f"BT74 {path} does not decode: {e}")
         return out
 
 

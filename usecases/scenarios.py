@@ -156,17 +156,17 @@ def read_load_profile(dut: Dut) -> LoadProfile:
         try:
             off, size = s.field_offset(path, dims)
         except TableError as e:
-            dut.tc.inconc(f"BT64.{path}: {e}")
+            dut.bad(f"BT64.{path}: {e}")
         if dut.pics("PICS_PARTIAL_READ"):
             r = dut.session.read_partial(bt(64), off, size)
-            dut.tc.require(r.ok, f"BT64 {path} read answered {r.describe()}")
+            dut.need(r.ok, f"BT64 {path} read answered {r.describe()}")
             data = r.data
         else:
             data = dut.read_bytes(bt(64))[off:off + size]
         try:
             block = s.decode_field(path, data, dims)
         except (DecodeError, TableError) as e:
-            dut.tc.inconc(f"BT64 {path} does not decode: {e}")
+            dut.bad(f"BT64 {path} does not decode: {e}")
     return LoadProfile(bt61, st, block, bt61.sets[0].max_int_time * 60)
 
 
@@ -449,9 +449,9 @@ def same_content(a: Record, b: Record) -> bool:
 def pend(dut: Dut, change: PendingChange, ped: Ped) -> None:
     """Write the pending copy with ``ped`` and require BT04 to list it (INCONC otherwise)."""
     r = write_pending(dut, change.table_id, change.changed, ped)
-    dut.tc.require(r.ok, f"write of the pending {change.name} ({table_name(pending(change.table_id))}) answered "
+    dut.need(r.ok, f"write of the pending {change.name} ({table_name(pending(change.table_id))}) answered "
                    f"{r.describe()}")
-    dut.tc.require(is_pending(dut, change.table_id, ped), f"BT04 does not list {change.name} as pending after the "
+    dut.need(is_pending(dut, change.table_id, ped), f"BT04 does not list {change.name} as pending after the "
                    "pending write (REQ-TBL-013)")
 
 
@@ -598,26 +598,26 @@ def transfer_image(dut: Dut, image: bytes, version: int, *, crc: int | None = No
     if dut.pics("PICS_PARTIAL_WRITE"):
         for off in range(0, len(image), chunk):
             r = dut.session.write_partial(ET101_FW_IMAGE, off, image[off:off + chunk])
-            dut.tc.require(r.ok, f"ET101 image write at {off} answered {r.describe()}")
+            dut.need(r.ok, f"ET101 image write at {off} answered {r.describe()}")
     else:
         dut.tc.require(len(image) <= chunk, "the DUT has no partial write and the image needs several writes")
         r = dut.session.write(ET101_FW_IMAGE, image)
-        dut.tc.require(r.ok, f"ET101 image write answered {r.describe()}")
+        dut.need(r.ok, f"ET101 image write answered {r.describe()}")
     if mac is None:
         mac = image_mac(image, full_key(dut)) if dut.plan.security.mode == "aes128" else bytes(16)
     head = ET100_HEADER.encode({"image_length": len(image), "image_crc": crc16(image) if crc is None else crc,
                                 "version": version, "image_mac": mac, "status": 0}, dut.dims())
     r = dut.session.write(ET100_FW_HEADER, head)
-    dut.tc.require(r.ok, f"ET100 header write answered {r.describe()}")
+    dut.need(r.ok, f"ET100 header write answered {r.describe()}")
 
 
 def firmware_status(dut: Dut) -> int:
     r = dut.session.read(ET100_FW_HEADER)
-    dut.tc.require(r.ok, f"ET100 read answered {r.describe()}")
+    dut.need(r.ok, f"ET100 read answered {r.describe()}")
     try:
         return ET100_HEADER.decode(r.data, dut.dims()).status
     except (DecodeError, EncodeError) as e:
-        dut.tc.inconc(f"ET100 does not decode: {e}")
+        dut.bad(f"ET100 does not decode: {e}")
 
 
 def upgrade(dut: Dut, version: int, *, crc: int | None = None, mac: bytes | None = None,
