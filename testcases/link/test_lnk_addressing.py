@@ -40,6 +40,11 @@ def other_domain(domain: bytes) -> bytes:
            ("Send the same read to the DUT's subnet/node", "0x00: none of the misaddressed copies was executed")],
 )
 def test_misaddressed_ignored(tc, session, plan):
+    """Sources: REQ-LNK-005: TS 104 001 Clause 9 on EN 14908-1:2014 (clause unknown); lon-stack-dx lcs_network.c
+    NetworkLayerReceive, packet-lon.c (low §1.4) [READ]; REQ-LNK-007: TS 104 001 Clause 9 on EN 14908-1:2014 (clause
+    unknown); domain field layout (low §1.5) [READ]; domain filtering not stated in the digest [INFERRED]; REQ-
+    LNK-008: TS 104 001 Clause 9 on EN 14908-1:2014 (clause unknown); lcs_network.c, packet-lon.c address format 3
+    (low §1.4) [READ]."""
     cfg = session.config
     dut = cfg.dut
     with step(tc, 1):
@@ -91,6 +96,9 @@ def test_misaddressed_ignored(tc, session, plan):
             "request's domain")],
 )
 def test_neuron_id_delivered(tc, session, plan):
+    """Sources: REQ-LNK-008: TS 104 001 Clause 9 on EN 14908-1:2014 (clause unknown); lcs_network.c, packet-lon.c
+    address format 3 (low §1.4) [READ]; REQ-LNK-006: TS 104 001 Clause 9 on EN 14908-1:2014 (clause unknown); lon-
+    stack-dx lcs_network.c NetworkLayerSend selField, packet-lon.c (low §1.4, §2.1) [READ]."""
     nid = plan.address.neuron_id
     tc.require(nid is not None, "the plan gives no Neuron ID for the DUT (address.neuron_id)")
     cfg = session.config

@@ -67,6 +67,11 @@ def judge_frames(tc, session, heard, *, what: str) -> None:
             "request's domain, no reserved value")],
 )
 def test_dut_frames_well_formed(tc, session):
+    """Sources: REQ-LNK-001: TS 104 001 Clause 9 on EN 14908-1:2014 (clause unknown); lon-stack-ex LtCUtil.c LtCRC16,
+    CRC-16/GENIBUS check 0xD64E (low §1.8) [VERIFIED]; REQ-LNK-004: TS 104 001 Clause 9 on EN 14908-1:2014 (clause
+    unknown); packet-lon.c, lcs_network.c, lcs_tsa.c field tables (low §1.3, §1.6) [READ]; version OSGP requires
+    [NOT FOUND]; REQ-LNK-006: TS 104 001 Clause 9 on EN 14908-1:2014 (clause unknown); lon-stack-dx lcs_network.c
+    NetworkLayerSend selField, packet-lon.c (low §1.4, §2.1) [READ]."""
     with step(tc, 1):
         sync(tc, session)
     with step(tc, 2):
@@ -104,6 +109,8 @@ def test_dut_frames_well_formed(tc, session):
             "not executed (c+1 unused) and left no duplicate record")],
 )
 def test_bad_crc_ignored(tc, session):
+    """Sources: REQ-LNK-002: TS 104 001 Clause 9 on EN 14908-1:2014 (clause unknown); lon-stack-dx lcs_link.c (the
+    interface checks the CRC) (low §1.1) [READ]."""
     with step(tc, 1):
         c = sync(tc, session)
     sent = protect(session, c + 1)
@@ -145,6 +152,8 @@ def test_bad_crc_ignored(tc, session):
            ("Read BT01 with the session", "0x00")],
 )
 def test_truncated_frames_ignored(tc, session):
+    """Sources: REQ-LNK-003: TS 104 001 Clause 9 on EN 14908-1:2014 (clause unknown); lon-stack-ex LtDriver.h
+    LTSTS_TOOSHORT (low §1.1) [READ]; robustness beyond the stack [INFERRED]."""
     with step(tc, 1):
         sync(tc, session)
     with step(tc, 2):

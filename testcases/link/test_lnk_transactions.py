@@ -51,6 +51,8 @@ def one_answer(tc, session, sent, tid, heard, what: str, req: str):
             "transaction id, 0x00")],
 )
 def test_response_uses_request_tid(tc, session):
+    """Sources: REQ-LNK-012: TS 104 001 Clause 9 on EN 14908-1:2014 (clause unknown); lon-stack-dx lcs_tsa.c
+    request/response service (low §2.1) [READ]."""
     with step(tc, 1):
         sync(tc, session)
     with step(tc, 2):
@@ -84,6 +86,9 @@ def test_response_uses_request_tid(tc, session):
            ("Send the identical frame twice more, at once", "each answered by one RESPONSE identical to R1")],
 )
 def test_duplicate_replayed(tc, session):
+    """Sources: REQ-LNK-014: TS 104 001 Clause 9 on EN 14908-1:2014 (clause unknown); lon-stack-dx lcs_tsa.c receive
+    records (low §2.4) [READ]; REQ-LNK-015: TS 104 001 Clause 9 on EN 14908-1:2014 (clause unknown); lon-stack-dx
+    lcs_tsa.c re-sends the saved response (low §2.4) [READ]."""
     with step(tc, 1):
         sync(tc, session)
     sent = protect(session)
@@ -118,6 +123,8 @@ def test_duplicate_replayed(tc, session):
             "one RESPONSE with t that authenticates against this second request, 0x00")],
 )
 def test_same_tid_new_apdu(tc, session):
+    """Sources: REQ-LNK-016: TS 104 001 Clause 9 on EN 14908-1:2014 (clause unknown); lon-stack-dx lcs_tsa.c compares
+    layer, length and APDU bytes (low §2.4) [READ]."""
     with step(tc, 1):
         sync(tc, session)
     tid = tc.rng.randrange(1, 16)
@@ -155,6 +162,10 @@ def test_same_tid_new_apdu(tc, session):
             "answered, 0x0C (its number is used) or the same response as before; n2 - n1 = 2")],
 )
 def test_receive_timer(tc, session, plan):
+    """Sources: REQ-LNK-014: TS 104 001 Clause 9 on EN 14908-1:2014 (clause unknown); lon-stack-dx lcs_tsa.c receive
+    records (low §2.4) [READ]; REQ-LNK-017: TS 104 001 Clause 9 on EN 14908-1:2014 (clause unknown); lon-stack-dx
+    lcs_tsa.c receive timer, 8192 ms for Neuron ID addressing (low §2.2, §2.4) [READ]; REQ-SEC-014: TS 104 001 Annex
+    F (clause unknown); MEP-DG p.11 vs p.21, self-contradictory (app §4.4, §7 TP-SEQ-07) [INFERRED]."""
     with step(tc, 1):
         sync(tc, session)
         n0 = delivered_count(tc, session, plan)
@@ -203,6 +214,8 @@ def test_receive_timer(tc, session, plan):
            ("Read ET23.0 = n1", "n1 - n0 = 2 (the message once, and this read)")],
 )
 def test_ackd_acknowledged(tc, session, plan):
+    """Sources: REQ-LNK-013: TS 104 001 Clause 9 on EN 14908-1:2014 (clause unknown); lon-stack-dx lcs_tsa.c ACKD
+    service, receive records (low §2.1, §2.4) [READ]."""
     with step(tc, 1):
         sync(tc, session)
         n0 = delivered_count(tc, session, plan)
@@ -237,6 +250,8 @@ def test_ackd_acknowledged(tc, session, plan):
            ("Read ET23.0 = n1", "n1 - n0 = 2 (the message once, and this read)")],
 )
 def test_unackd_rpt_once(tc, session, plan):
+    """Sources: REQ-LNK-018: TS 104 001 Clause 9 on EN 14908-1:2014 (clause unknown); lon-stack-dx lcs_tsa.c repeated
+    service and duplicate detection (low §2.1, §2.4) [READ]."""
     with step(tc, 1):
         sync(tc, session)
         n0 = delivered_count(tc, session, plan)
@@ -271,6 +286,8 @@ def test_unackd_rpt_once(tc, session, plan):
             "of the request")],
 )
 def test_answers_in_time(tc, session, plan):
+    """Sources: REQ-LNK-024: TS 104 001 Clause 9 on EN 14908-1:2014 (clause unknown); lon-stack-dx lcs_tsa.c, the
+    transaction fails after the last retry (low §2.1-2.2) [READ]; the bound as a device duty [INFERRED]."""
     limit = plan.pixit.response_timeout_s
     with step(tc, 1):
         for tid in tc.rng.sample(range(1, 16), 3):

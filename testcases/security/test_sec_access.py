@@ -41,6 +41,9 @@ MODE_VALUE = {"aes128": 2, "rc4": 0, "digest": 0}  # ET04.127: 0 RC4 (digest fam
            ("Read ET03 back", "unchanged")],
 )
 def test_read_key_cannot_write(tc, session, plan):
+    """Sources: REQ-SEC-028: TS 104 001 Annex F (clause unknown); MEP-DG p.13 and App. C (MAK/MBK rights) (app §4.1,
+    tbl §3.2) [READ]; PLC key levels and code 0x03 [INFERRED]; REQ-SEC-029: TS 104 001 Annex F (clause unknown);
+    MEP-DG p.11 (0x0B/0x0C), ET54 p.137 counters (app §4.4, §7) [READ]; generalisation to all codes [INFERRED]."""
     read_key = key_for(plan, "read")
     tc.require(read_key is not None, "the plan names no key with access 'read': the DUT's read-only level cannot "
                                      "be exercised (PICS_SEC_MULTIKEY is not declarable yet)")
@@ -74,6 +77,7 @@ def test_read_key_cannot_write(tc, session, plan):
             "0x0B, 0x0C, then u0 + 4")],
 )
 def test_key_usage_counted(tc, session, plan):
+    """Sources: REQ-SEC-030: TS 104 001 Annex F (clause unknown); MEP-DG ET54 p.137 (tbl §3.3, §8.13) [READ]."""
     with step(tc, 1):
         sync(tc, session)
         dims = dimensions(tc, session)
@@ -110,6 +114,10 @@ def test_key_usage_counted(tc, session, plan):
            ("Check ET04.128", "at most 100")],
 )
 def test_security_mode_declared(tc, session, plan):
+    """Sources: REQ-SEC-021: TS 104 001 Annex F (clause unknown); MEP-DG ET04 offset 127 p.66-67, ET54 offset 90 p.137
+    (app §4.6, tbl §3.3) [READ]; REQ-SEC-022: TS 104 001 Annex F (clause unknown); MEP-DG ET04 offset 127 p.66-67
+    (app §4.6) [READ]; REQ-SEC-036: TS 104 001 Annex F (clause unknown); MEP-DG ET04 offset 128 p.67 (tbl §3.3)
+    [READ]."""
     with step(tc, 1):
         sync(tc, session)
         dims = dimensions(tc, session)

@@ -53,6 +53,8 @@ def legacy_profiles(plan) -> list[tuple[str, object]]:
             "the plaintext response")],
 )
 def test_aes_valid(tc, session, plan):
+    """Sources: REQ-SEC-025: TS 104 001 Annex F (clause unknown); NIST SP 800-38C among the normative references (app
+    §1, §4.6) [READ]; CCM use and layout [INFERRED]."""
     with step(tc, 1):
         sync(tc, session)
     with step(tc, 2):
@@ -82,6 +84,8 @@ def test_aes_valid(tc, session, plan):
            ("Read ET03 back with AES", "unchanged")],
 )
 def test_aes_refuses_legacy(tc, session, plan):
+    """Sources: REQ-SEC-023: TS 104 001 Annex F (clause unknown); MEP-DG ET04 offset 127 p.66-67 (app §4.6, §7 TP-
+    AES-02) [READ]."""
     with step(tc, 1):
         sync(tc, session)
         before = read_state(tc, session)
@@ -116,6 +120,8 @@ def test_aes_refuses_legacy(tc, session, plan):
            ("Read ET04.127 with AES", "2")],
 )
 def test_aes_mode_not_downgraded(tc, session, plan):
+    """Sources: REQ-SEC-024: TS 104 001 Annex F (clause unknown); MEP-DG ET04 offset 127 p.66-67 (app §4.6, §7 TP-
+    AES-03) [READ]."""
     offset, count = schema(et(4)).request_span("security_mode", Dimensions.from_tables({}))
     with step(tc, 1):
         sync(tc, session)
@@ -153,6 +159,8 @@ def test_aes_mode_not_downgraded(tc, session, plan):
            ("Read ET03 back", "unchanged")],
 )
 def test_aes_bad_tag(tc, session, plan):
+    """Sources: REQ-SEC-026: TS 104 001 Annex F (clause unknown); AES-mode mechanics (app §4.6, §7 TP-AES-04)
+    [INFERRED]."""
     with step(tc, 1):
         sync(tc, session)
         before = read_state(tc, session)
@@ -192,6 +200,8 @@ def test_aes_bad_tag(tc, session, plan):
            ("Read BT01 with c+1", "0x00")],
 )
 def test_aes_replay(tc, session, plan):
+    """Sources: REQ-SEC-027: TS 104 001 Annex F (clause unknown); AES-mode counters (app §4.6, §9 item 6)
+    [NOT FOUND]."""
     w = plan.pixit.seq_window
     with step(tc, 1):
         c = sync(tc, session)

@@ -64,6 +64,10 @@ def utc(tc, session, dims):
            ("Broadcast to the DUT's subnet with B+2; read ET04 and ET54", "ET04.82 = B+2; ET54.86 grew by 2")],
 )
 def test_broadcast_accepted(tc, session, plan):
+    """Sources: REQ-LNK-009: TS 104 001 Clause 9 on EN 14908-1:2014 (clause unknown); packet-lon.c, lcs_network.c
+    broadcast addressing (low §1.4) [READ]; REQ-SEC-038: TS 104 001 Annex F (clause unknown); MEP-DG ET04 offset 76
+    p.61-62 (app §5) [READ]; REQ-SEC-030: TS 104 001 Annex F (clause unknown); MEP-DG ET54 p.137 (tbl §3.3, §8.13)
+    [READ]."""
     tc.require(key_for(plan, "broadcast") is not None, "the plan names no key with access 'broadcast'")
     clock = bool(plan.pics.get("PICS_CLOCK"))
     with step(tc, 1):
@@ -123,6 +127,10 @@ def test_broadcast_accepted(tc, session, plan):
            ("Unicast read of BT01 under the broadcast key, then under the full key", "0x0B in clear, then 0x00")],
 )
 def test_broadcast_ignored(tc, session, plan):
+    """Sources: REQ-LNK-009: TS 104 001 Clause 9 on EN 14908-1:2014 (clause unknown); packet-lon.c, lcs_network.c
+    broadcast addressing (low §1.4) [READ]; REQ-SEC-037: TS 104 001 Annex F (clause unknown); MEP-DG ET04 offsets
+    82, 86 p.61-62 [READ]; window rule (app §5) [INFERRED]; REQ-SEC-039: TS 104 001 Annex F (clause unknown);
+    distinct unicast and broadcast keys, MEP-DG ET04 p.66 (app §4.1) [READ]; key separation rule [INFERRED]."""
     bkey = key_for(plan, "broadcast")
     tc.require(bkey is not None, "the plan names no key with access 'broadcast'")
     with step(tc, 1):

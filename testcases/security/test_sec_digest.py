@@ -56,6 +56,9 @@ def plaintext_ok(plan) -> bool:
             "the 8 bytes the DUT sent; it does not verify against another request")],
 )
 def test_valid_request_chained_digest(tc, session, plan):
+    """Sources: REQ-SEC-001: TS 104 001 Annex F (clause unknown); MEP-DG p.11, App. A p.250-251; OMA vector of
+    ttaubert/osgp-oma-digest (app §4.2-4.3, §6) [VERIFIED]; REQ-SEC-003: TS 104 001 Annex F (clause unknown); MEP-DG
+    App. A p.250-251, examples pp.15-17 recomputed (app §4.3) [VERIFIED]."""
     with step(tc, 1):
         sync(tc, session)
     with step(tc, 2):
@@ -104,6 +107,11 @@ def test_valid_request_chained_digest(tc, session, plan):
             "DUT's sequence number")],
 )
 def test_bit_flips_refused(tc, session, plan):
+    """Sources: REQ-SEC-002: TS 104 001 Annex F (clause unknown); MEP-DG Tables 2.4-2.5 p.10, App. A, six
+    request/response pairs recomputed (app §4.3) [VERIFIED]; REQ-SEC-004: TS 104 001 Annex F (clause unknown); MEP-
+    DG Table 2.5 p.10-11, 'RC4 Authentication' p.11 (app §2.2, §7 TP-AUTH-02; tbl §11.2 AS-09) [READ]; REQ-SEC-006:
+    TS 104 001 Annex F (clause unknown); MEP-DG p.11 sequence rules (app §4.4) [READ]; effect of a failed digest on
+    the counter [INFERRED]."""
     with step(tc, 1):
         c = sync(tc, session)
     s = (c + 1) % MOD
@@ -149,6 +157,11 @@ def test_bit_flips_refused(tc, session, plan):
            ("Read ET03 back", "unchanged")],
 )
 def test_bad_digest_write(tc, session, plan):
+    """Sources: REQ-SEC-004: TS 104 001 Annex F (clause unknown); MEP-DG Table 2.5 p.10-11, 'RC4 Authentication' p.11
+    (app §2.2, §7 TP-AUTH-02; tbl §11.2 AS-09) [READ]; REQ-SEC-006: TS 104 001 Annex F (clause unknown); MEP-DG p.11
+    sequence rules (app §4.4) [READ]; effect of a failed digest on the counter [INFERRED]; REQ-SEC-029: TS 104 001
+    Annex F (clause unknown); MEP-DG p.11 (0x0B/0x0C), ET54 p.137 counters (app §4.4, §7) [READ]; generalisation to
+    all codes [INFERRED]."""
     with step(tc, 1):
         sync(tc, session)
         before = read_state(tc, session)
@@ -200,6 +213,8 @@ def encode_request_write(image: bytes) -> bytes:
             "30 00 01 || 00 t0 t1 t2 (equal by zero padding)", "not 0x00: the request is not executed")],
 )
 def test_zero_padding(tc, session, plan):
+    """Sources: REQ-SEC-007: TS 104 001 Annex F (clause unknown); zero-padding property of the digest, MEP-DG example
+    p.17 (app §4.2, §8) [VERIFIED]; format check as a defence [INFERRED]."""
     window = plan.pixit.seq_window
     with step(tc, 1):
         c = sync(tc, session)

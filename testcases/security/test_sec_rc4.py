@@ -44,6 +44,8 @@ ASM = "rests on ASM-SEC-03 (PIXIT rc4_variant) and ASM-SEC-06"
             "0x00; the response on the wire is the plaintext response and its digest")],
 )
 def test_rc4_answered_encrypted(tc, session, plan):
+    """Sources: REQ-SEC-017: TS 104 001 Annex F (clause unknown); MEP-DG 'RC4 Encryption' p.11, App. B pp.255-257; ECH-
+    UM p.59 (app §4.5) [READ]."""
     with step(tc, 1):
         sync(tc, session)
     with step(tc, 2):
@@ -80,6 +82,8 @@ def test_rc4_answered_encrypted(tc, session, plan):
            ("Read BT01 with c+1, RC4-encrypted under the DUT's key", "0x00")],
 )
 def test_rc4_bad_requests(tc, session, plan):
+    """Sources: REQ-SEC-018: TS 104 001 Annex F (clause unknown); MEP-DG p.11, App. B (app §4.5, §7 TP-RC4-02) [READ];
+    REQ-SEC-005: TS 104 001 Annex F (clause unknown); MEP-DG App. B pp.255-257 (app §2.2, §4.5) [READ]."""
     with step(tc, 1):
         c = sync(tc, session)
     s = (c + 1) % MOD
@@ -118,6 +122,7 @@ def test_rc4_bad_requests(tc, session, plan):
             "0C and c in clear")],
 )
 def test_rc4_seq_error_encrypted(tc, session, plan):
+    """Sources: REQ-SEC-019: TS 104 001 Annex F (clause unknown); MEP-DG App. B pp.255-257 (app §2.2, §4.5) [READ]."""
     with step(tc, 1):
         c = sync(tc, session)
     with step(tc, 2):

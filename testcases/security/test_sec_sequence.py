@@ -45,6 +45,9 @@ ASM = "rests on ASM-SEC-02: window of PIXIT seq_window"
            ("Read BT01 with c+W+1, then with a number k in 2..W ahead of that", "0x00, twice")],
 )
 def test_window_accepted(tc, session, plan):
+    """Sources: REQ-SEC-008: TS 104 001 Annex F (clause unknown); MEP-DG p.11 'up to 8 increments', Example 1 pp.15-16
+    (app §4.4) [READ]; REQ-SEC-013: TS 104 001 Annex F (clause unknown); MEP-DG p.11 (app §4.4) [READ]; update rule
+    after a jump [INFERRED]."""
     w = plan.pixit.seq_window
     with step(tc, 1):
         c = sync(tc, session)
@@ -77,6 +80,9 @@ def test_window_accepted(tc, session, plan):
            ("Read BT01 with c+1", "0x00: the refused requests did not move the DUT's number")],
 )
 def test_window_too_far(tc, session, plan):
+    """Sources: REQ-SEC-009: TS 104 001 Annex F (clause unknown); MEP-DG p.11 (app §4.4, §7 TP-SEQ-02) [READ]; exact
+    boundary current+9 [INFERRED]; REQ-SEC-011: TS 104 001 Annex F (clause unknown); MEP-DG Example 1 p.15, digest
+    recomputed (app §4.4, §6.2) [VERIFIED]."""
     w = plan.pixit.seq_window
     with step(tc, 1):
         c = sync(tc, session)
@@ -103,6 +109,8 @@ def test_window_too_far(tc, session, plan):
            ("Read BT01 with c+1", "0x00: the refused requests did not move the DUT's number")],
 )
 def test_stale_refused(tc, session, plan):
+    """Sources: REQ-SEC-010: TS 104 001 Annex F (clause unknown); MEP-DG p.11 (app §4.4, §7 TP-SEQ-01, TP-SEQ-03)
+    [READ]."""
     with step(tc, 1):
         c = sync(tc, session)
     with step(tc, 2):
@@ -129,6 +137,9 @@ def test_stale_refused(tc, session, plan):
            ("Read BT01 with K+1", "0x00")],
 )
 def test_seq_error_carries_current(tc, session, plan):
+    """Sources: REQ-SEC-011: TS 104 001 Annex F (clause unknown); MEP-DG Example 1 p.15, digest recomputed (app §4.4,
+    §6.2) [VERIFIED]; REQ-SEC-012: TS 104 001 Annex F (clause unknown); MEP-DG Example 1 pp.15-16, digests
+    recomputed (app §4.4, §6.2) [VERIFIED]."""
     plain = bool(plan.pics.get("PICS_SEC_DIGEST"))
     with step(tc, 1):
         s0 = session.next_seq()
@@ -181,6 +192,8 @@ def test_seq_error_carries_current(tc, session, plan):
            ("Read ET03 back", "unchanged")],
 )
 def test_refused_write_changes_nothing(tc, session, plan):
+    """Sources: REQ-SEC-029: TS 104 001 Annex F (clause unknown); MEP-DG p.11 (0x0B/0x0C), ET54 p.137 counters (app
+    §4.4, §7) [READ]; generalisation to all codes [INFERRED]."""
     w = plan.pixit.seq_window
     with step(tc, 1):
         sync(tc, session)
@@ -209,6 +222,8 @@ def test_refused_write_changes_nothing(tc, session, plan):
            ("Read ET04.0 (sequence number, UINT32) with c+1, then with c+2", "c+1, then c+2")],
 )
 def test_et04_sequence_number(tc, session, plan):
+    """Sources: REQ-SEC-015: TS 104 001 Annex F (clause unknown); MEP-DG ET04 p.56 'current LonTalk message sequence
+    number' (app §3) [READ]; identity with the OSGP number [INFERRED]."""
     layout = schema(et(4))
     dims = Dimensions.from_tables({})
     offset, count = layout.request_span("sequence_number", dims)
