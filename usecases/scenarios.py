@@ -465,9 +465,10 @@ def pending_kept(dut: Dut, changes: list[PendingChange]) -> Iterator[None]:
         unpend(dut, changes)
 
 
-def unpend(dut: Dut, changes: list[PendingChange]) -> None:
+def unpend(dut: Dut, changes: list[PendingChange], peds: tuple[Ped, ...] = ()) -> None:
     """Clear what is still pending with the scenario PEDs (BP15, else BP14) and write the tables back."""
-    left = [a for a in pending_records(dut) if a.ped in (PED_A, PED_B, PED_UNUSED, Ped.manual())]
+    ours = (PED_A, PED_B, PED_UNUSED, Ped.manual(), *peds)
+    left = [a for a in pending_records(dut) if a.ped in ours]
     for ped in {a.ped for a in left}:
         if dut.lists_procedure(BP15_CLEAR_SPECIFIC_PENDING):
             dut.call(BP15_CLEAR_SPECIFIC_PENDING, {"ped": ped})
