@@ -612,13 +612,18 @@ def transfer_image(dut: Dut, image: bytes, version: int, *, crc: int | None = No
     dut.need(r.ok, f"ET100 header write answered {r.describe()}")
 
 
-def firmware_status(dut: Dut) -> int:
+def firmware_header(dut: Dut) -> Record:
+    """ET100 decoded with the ASM-DEV-04 layout."""
     r = dut.session.read(ET100_FW_HEADER)
     dut.need(r.ok, f"ET100 read answered {r.describe()}")
     try:
-        return ET100_HEADER.decode(r.data, dut.dims()).status
+        return ET100_HEADER.decode(r.data, dut.dims())
     except (DecodeError, EncodeError) as e:
         dut.bad(f"ET100 does not decode: {e}")
+
+
+def firmware_status(dut: Dut) -> int:
+    return firmware_header(dut).status
 
 
 def upgrade(dut: Dut, version: int, *, crc: int | None = None, mac: bytes | None = None,

@@ -1,0 +1,120 @@
+"""Administration use cases: change keys (and back), upgrade firmware (transfer, verify, activate, and back).
+
+Both mechanisms are NOT FOUND for power line (ASM-MGT-02, ASM-MGT-03): the plan's PIXIT names the one the DUT
+implements; the suite drives the reference device's design (EP80; ET100/ET101 + EP81) and is inconclusive for any
+other. Each use case leaves the DUT with the plan's key and the firmware version it found.
+"""
+
+from __future__ import annotations
+
+from osgp.app import ResponseCode
+from osgp.lon import crc16
+from osgp.testcase import usecase
+from usecases.library import EP81_FIRMWARE_ACTIVATE, ET101_FW_IMAGE, OK, Dut
+from usecases.scenarios import (
+    change_key,
+    firmware_header,
+    firmware_kept,
+    firmware_status,
+    firmware_word,
+    full_key,
+    key_works,
+    make_image,
+    mfg_latch_kept,
+    new_key,
+    next_version,
+    put_key_back,
+    read_identity,
+    require_ep80,
+    require_et100,
+    transfer_image,
+)
+
+
+@usecase(
+    id="UC_CHANGE_KEYS",
+    title="Change keys (and back)",
+    purpose="A head-end rotates the meter's full key: the new key works at once, the old one is refused; then the "
+            "original key is put back the same way",
+    requirements=["REQ-MGT-026"],
+    pics="PICS_KEY_CHANGE",
+    pixit=["key_change"],
+    steps=[("Read BT01 with the plan's full key", "0x00"),
+           ("Change the full key to a new one", "result 0 (BT08 read with the new key)"),
+           ("Read BT01 with the new key, then with the old one", "0x00, then 0x0B"),
+           ("Change the full key back (under the new key)", "result 0 (BT08 read with the plan's key)"),
+           ("Read BT01 with the plan's key", "0x00")],
+)
+def test_change_keys(tc, session, plan):
+    dut = Dut(tc, session, plan, strict=True)
+    require_ep80(dut)
+    old = full_key(dut)
+    new = new_key(dut, old)
+    with mfg_latch_kept(dut, "invalid_password"):
+        try:
+            with tc.step(1):
+                r = key_works(dut, None)
+                tc.check(r.ok, f"BT01 with the plan's key answered {r.describe()}", stop=True)
+            with tc.step(2):
+                kc = change_key(dut, "full", new)
+                tc.check(kc.done and kc.read_with == "new", f"key change: {kc.describe()}", stop=True)
+            with tc.step(3):
+                r = key_works(dut, new)
+                tc.check(r.ok, f"BT01 with the new key answered {r.describe()}")
+                r = key_works(dut, old)
+                tc.check(r.code == ResponseCode.AUTH_FAILURE, f"BT01 with the old key answered {r.describe()}")
+            with tc.step(4):
+                kc = change_key(dut, "full", old, under=new)
+                tc.check(kc.done and kc.read_with == "new", f"key change back: {kc.describe()}")
+        finally:
+            with tc.step(5):
+                put_key_back(dut, old, [new])
+                r = key_works(dut, old)
+                tc.check(r.ok, f"BT01 with the plan's key answered {r.describe()}")
+
+
+@usecase(
+    id="UC_UPGRADE_FIRMWARE",
+    title="Upgrade firmware (transfer, verify, activate)",
+    purpose="A head-end upgrades the meter: transfers the image (ET101) and its header (ET100), reads them back to "
+            "verify the transfer, activates the image (EP81); BT01 shows the new version; then the original version "
+            "is put back the same way",
+    requirements=["REQ-MGT-021", "REQ-MGT-019"],
+    pics="PICS_FW_UPGRADE",
+    pixit=["firmware_upgrade", "max_apdu"],
+    steps=[("Read BT01, ET04.14, ET04.116", "0x00"),
+           ("Transfer the image (ET101) and its header (ET100) announcing the next version", "0x00 each"),
+           ("Read ET100 and the start of ET101 back", "as written; status 0 (idle)"),
+           ("Activate (EP81)", "result 0; ET100 status 1; BT01 shows the new version"),
+           ("Upgrade back to the version of step 1", "BT01 shows it again")],
+)
+def test_upgrade_firmware(tc, session, plan):
+    dut = Dut(tc, session, plan, strict=True)
+    require_et100(dut)
+    with firmware_kept(dut) as before:
+        with tc.step(1):
+            target = next_version(before.firmware)
+            image = make_image(dut)
+        with tc.step(2):
+            transfer_image(dut, image, firmware_word(target))
+        with tc.step(3):
+            head = firmware_header(dut)
+            tc.check((head.image_length, head.image_crc, head.version) == (len(image), crc16(image),
+                                                                          firmware_word(target)),
+                     f"ET100 reads back length {head.image_length}, CRC {head.image_crc:#06x}, version "
+                     f"{head.version:#06x}: not what was written")
+            tc.check(head.status == 0, f"ET100 status {head.status} before the activation, not 0 (idle)")
+            n = min(64, len(image))
+            r = dut.session.read_partial(ET101_FW_IMAGE, 0, n) if plan.pics.get("PICS_PARTIAL_READ") else \
+                dut.session.read(ET101_FW_IMAGE)
+            dut.need(r.ok, f"ET101 read answered {r.describe()}")
+            tc.check(r.data[:n] == image[:n], "the start of ET101 does not read back as the image written")
+        with tc.step(4):
+            c = dut.call(EP81_FIRMWARE_ACTIVATE)
+            tc.check(c.echoed and c.result.result == OK, f"activation: {c.describe()}", stop=True)
+            tc.check(firmware_status(dut) == 1, "ET100 status is not 1 (activated) after the activation")
+            now = read_identity(dut).firmware
+            tc.check(now == target, f"BT01 shows {now} after the upgrade, not {target}")
+    with tc.step(5):
+        back = read_identity(dut).firmware
+        tc.check(back == before.firmware, f"BT01 shows {back} after upgrading back to {before.firmware}")
