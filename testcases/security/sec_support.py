@@ -176,7 +176,12 @@ def dimensions(tc, session):
     return Dimensions.from_tables(decoded)
 
 
-def read_decoded(tc, session, table_id: int, dims, **kw):
+def read_decoded(tc, session, table_id: int, dims, need: tuple[str, ...] = (), **kw):
+    """A full read decoded field by field (a table cut short still yields the fields it holds); INCONC when
+    a field in ``need`` is missing."""
     r = session.read(table_id, **kw)
     tc.require(r.ok, f"precondition: {table_name(table_id)} read answered {r.describe()}")
-    return schema(table_id).decode(r.data, dims)
+    value = schema(table_id).decode_partial(r.data, dims)
+    missing = [f for f in need if f not in value]
+    tc.require(not missing, f"precondition: {table_name(table_id)} ({len(r.data)} bytes) lacks {', '.join(missing)}")
+    return value

@@ -23,6 +23,7 @@ from sec_support import (
 from osgp.app import ResponseCode, et
 from osgp.testcase import testcase
 
+USAGE = ("unicast_key_usage_count",)  # ET54.82, present from firmware 3.13 / 3.80 on
 MODE_VALUE = {"aes128": 2, "rc4": 0, "digest": 0}  # ET04.127: 0 RC4 (digest family), 2 OSGP-AES-128-PSK
 
 
@@ -81,11 +82,9 @@ def test_key_usage_counted(tc, session, plan):
     with step(tc, 1):
         sync(tc, session)
         dims = dimensions(tc, session)
-        et54 = read_decoded(tc, session, et(54), dims, resync=False)
-        tc.require("unicast_key_usage_count" in et54, "this ET54 layout (firmware) has no key usage counts")
-        u0 = et54.unicast_key_usage_count
+        u0 = read_decoded(tc, session, et(54), dims, USAGE, resync=False).unicast_key_usage_count
     with step(tc, 2):
-        u1 = read_decoded(tc, session, et(54), dims, resync=False).unicast_key_usage_count
+        u1 = read_decoded(tc, session, et(54), dims, USAGE, resync=False).unicast_key_usage_count
         tc.check(u1 - u0 == 1, f"ET54.82 went from {u0} to {u1} over one request (REQ-SEC-030: one per use)")
     with step(tc, 3):
         s = session.next_seq()
@@ -94,7 +93,7 @@ def test_key_usage_counted(tc, session, plan):
         r, ex = attempt(session, lambda: session.request(PROBE, seq=session.seq, resync=False))
         tc.require(r is not None and r.code == ResponseCode.INVALID_SEQUENCE,
                    f"a read with a replayed sequence number was answered {verdict_of(r, ex)}, not 0x0C")
-        u2 = read_decoded(tc, session, et(54), dims, resync=False).unicast_key_usage_count
+        u2 = read_decoded(tc, session, et(54), dims, USAGE, resync=False).unicast_key_usage_count
         tc.check(u2 - u1 == 3, f"ET54.82 went from {u1} to {u2} over three requests, one refused for its digest and "
                                "one for its sequence number (REQ-SEC-030: every use counts, verified or not)")
 
@@ -121,9 +120,8 @@ def test_security_mode_declared(tc, session, plan):
     with step(tc, 1):
         sync(tc, session)
         dims = dimensions(tc, session)
-        et04 = read_decoded(tc, session, et(4), dims)
-        et54 = read_decoded(tc, session, et(54), dims)
-        tc.require("supported_security_modes" in et54, "this ET54 layout (firmware) has no supported-modes field")
+        et04 = read_decoded(tc, session, et(4), dims, ("security_mode", "fcm_count"))
+        et54 = read_decoded(tc, session, et(54), dims, ("supported_security_modes",))
     mode = et04.security_mode
     modes = et54.supported_security_modes
     with step(tc, 2):
