@@ -114,12 +114,19 @@ class Dut:
     def ask(self, what: str, fn: Callable[..., Response], *args: Any, **kw: Any) -> Response:
         """One exchange; a malformed answer is a FAIL, an unauthentic one INCONC (see module docstring)."""
         try:
-            return fn(*args, **kw)
+            r = fn(*args, **kw)
         except ResponseNotAuthentic as e:
             self.tc.inconc(f"{what}: the response did not authenticate ({e}); its content cannot be judged")
         except DecodeError as e:
+            if getattr(e, "field", "") == "sequence number":
+                self.tc.inconc(f"{what}: the DUT answered 0x0C without a well-formed sequence number ({e}); "
+                               "TC_APP_CODE_BI_03 and the SEC test cases judge it")
             self.tc.fail(f"{what}: the DUT answered with a malformed response message: {e} "
                          "(REQ-APP-003, REQ-APP-015)")
+        if r.code == ResponseCode.INVALID_SEQUENCE and kw.get("seq") is None:
+            self.tc.inconc(f"{what}: the DUT refused the sequence number even after the session resynchronised "
+                           f"({r.describe()}); the SEC test cases judge sequence numbers")
+        return r
 
     def read(self, tid: int, **kw: Any) -> Response:
         return self.ask(f"full read of {table_name(tid)}", self.session.read, tid, **kw)

@@ -7,7 +7,9 @@ termineter.
 
 from __future__ import annotations
 
-from osgp.app import FullWrite, RawRequest, ResponseCode, bt, encode_request, et, table_name
+from osgp.app import FullRead, FullWrite, RawRequest, ResponseCode, bt, encode_request, et, table_name
+from osgp.errors import DecodeError
+from osgp.session import ResponseNotAuthentic
 from osgp.tables import schema
 from osgp.testcase import testcase
 from services.appkit import SCRATCH, Dut, hexs
@@ -125,6 +127,41 @@ def test_optical_services(tc, session, plan):
     with tc.step(2):
         r = dut.read(bt(1))
         tc.check(r.ok, f"read of BT01 after the C12.18 services answered {r.describe()} (REQ-APP-017)")
+
+
+@testcase(
+    id="TC_APP_CODE_BI_03",
+    title="An invalid sequence number is answered 0x0C with exactly 4 bytes",
+    purpose="Ensure that, when the tester repeats the sequence number of its previous request, the DUT answers with "
+            "the code 0x0C followed by exactly 4 bytes (its current sequence number) and nothing else",
+    requirements=["REQ-APP-015"],
+    steps=[("Read BT01 (a fresh session starts at sequence number 0 and adopts the number of the DUT's 0x0C)",
+            "0x00; any 0x0C on the way carries exactly 4 bytes"),
+           ("Read BT01 again with the same sequence number, without resynchronising", "0x0C and exactly 4 bytes")],
+)
+def test_seq_error_shape(tc, session, plan):
+    """Source: TS 104 001 Clause 9 (clause unknown); MEP-DG Table 2.5 p.10-11 response data column (app §2.2).
+    What the 4 bytes must hold is judged by the SEC test cases."""
+    with tc.step(1):
+        try:  # a fresh session starts at sequence number 0: the DUT's first answer is normally a 0x0C
+            r = session.read(bt(1))
+        except ResponseNotAuthentic as e:
+            tc.inconc(f"the answer to a BT01 read did not authenticate ({e})")
+        except DecodeError as e:
+            tc.fail(f"the answer to a BT01 read is malformed: {e} (REQ-APP-015)")
+        tc.require(r.ok, f"BT01 read answered {r.describe()}")
+        used = session.seq
+    with tc.step(2):
+        msg = encode_request(FullRead(bt(1)))
+        try:
+            r = session.send_message(msg, request=RawRequest(msg), seq=used, resync=False)
+        except ResponseNotAuthentic as e:
+            tc.inconc(f"the answer to a repeated sequence number did not authenticate ({e})")
+        except DecodeError as e:
+            tc.fail(f"the answer to a repeated sequence number is malformed: {e} (REQ-APP-015)")
+        tc.require(r.code == ResponseCode.INVALID_SEQUENCE, f"a repeated sequence number was answered "
+                   f"{r.describe()}; the SEC test cases judge that")
+        tc.check(r.expected_seq is not None, "0x0C came without its 4-byte sequence number (REQ-APP-015)")
 
 
 @testcase(

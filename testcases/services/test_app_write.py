@@ -202,7 +202,7 @@ def test_write_short_data(tc, session, plan):
     title="Writes to a missing table or beyond a table's end are refused and change nothing",
     purpose="Ensure that, when the tester writes to a table BT00 does not list, or at an offset beyond the end of a "
             "writable table, the DUT refuses with 0x04 or 0x05 and nothing changes",
-    requirements=["REQ-APP-019"],
+    requirements=["REQ-APP-019", "REQ-APP-018"],
     initial="BT00 lists ET03 or BT05 as written; BT00's bitmap leaves at least one basic table id unused.",
     steps=[("Full write of 4 bytes to a basic table BT00 does not list", "0x04 or 0x05"),
            ("Read that table", "0x05: the write created nothing"),

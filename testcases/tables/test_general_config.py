@@ -28,13 +28,15 @@ _MFG_ITEM = {name: n for n, name in BT03_MFG_STATUS.items()}
     steps=[("Full read of BT00", "0x00 with at least 19 bytes"),
            ("Decode BT00 with its own dimensions", "the length equals the size implied by BT00.13-16")],
 )
-def test_bt00_length(tc, session):
+def test_bt00_length(tc, session, plan):
     """Source: TS 104 001 Clause 5, Annex A (clause unknown); OPG p.48-49, MEP-DG p.194-196 (tbl §8.1); C12.19
     GEN_CONFIG layout per Aclara (tbl §8.1) [READ]; the guides call offset 19 on 'reserved' [INFERRED]."""
+    dut = Dut(tc, session, plan)
     with tc.step(1):
-        r = session.read(bt(0))
-        tc.check(r.ok, f"BT00 read answered {r.describe()}", stop=True)
-        tc.check(len(r.data) >= 19, f"BT00 is {len(r.data)} bytes, shorter than its 19-byte header", stop=True)
+        r = dut.read(bt(0))
+        tc.check(r.ok, f"BT00 read answered {r.describe()} (REQ-TBL-001)", stop=True)
+        tc.check(len(r.data) >= 19, f"BT00 is {len(r.data)} bytes, shorter than its 19-byte header (REQ-TBL-001)",
+                 stop=True)
     with tc.step(2):
         header = schema(bt(0))
         dims = Dimensions.from_tables({bt(0): header.decode_partial(r.data[:19], Dimensions.from_tables({}))})
