@@ -53,8 +53,8 @@ def test_misaddressed_ignored(tc, session, plan):
     with step(tc, 2):
         node = next(n for n in range(dut.node % 127 + 1, 128) if n != cfg.tester_node)
         subnet = dut.subnet % 255 + 1
-        nid = plan.address.neuron_id or bytes.fromhex("0100A1B2C3D4")
-        wrong_nid = nid[:5] + bytes([nid[5] ^ 0x01])
+        nid = plan.address.neuron_id or bytes(tc.rng.randrange(256) for _ in range(6))
+        wrong_nid = nid[:5] + bytes([nid[5] ^ 0x01])  # one bit from the DUT's own id (when the plan gives it)
         tid = 1
         cases = [
             (session.request_frame(sent.pdu, tid=tid, dest=ToNode(dut.subnet, node)),
