@@ -84,7 +84,7 @@ def test_change_keys(tc, session, plan):
     pixit=["firmware_upgrade", "max_apdu"],
     steps=[("Read BT01, ET04.14, ET04.116", "0x00"),
            ("Transfer the image (ET101) and its header (ET100) announcing the next version", "0x00 each"),
-           ("Read ET100 and the start of ET101 back", "as written; status 0 (idle)"),
+           ("Read ET100 and the start of ET101 back", "as written"),
            ("Activate (EP81)", "result 0; ET100 status 1; BT01 shows the new version"),
            ("Upgrade back to the version of step 1", "BT01 shows it again")],
 )
@@ -103,7 +103,8 @@ def test_upgrade_firmware(tc, session, plan):
                                                                           firmware_word(target)),
                      f"ET100 reads back length {head.image_length}, CRC {head.image_crc:#06x}, version "
                      f"{head.version:#06x}: not what was written")
-            tc.check(head.status == 0, f"ET100 status {head.status} before the activation, not 0 (idle)")
+            tc.observe(f"ET100 status before the activation: {head.status} (the outcome of the last activation, if "
+                       "any)")
             n = min(64, len(image))
             r = dut.session.read_partial(ET101_FW_IMAGE, 0, n) if plan.pics.get("PICS_PARTIAL_READ") else \
                 dut.session.read(ET101_FW_IMAGE)
