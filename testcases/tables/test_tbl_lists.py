@@ -11,10 +11,13 @@ Sources (osgp/requirements.yaml): OPG p.20-25, p.34, p.51 (tbl §8.8, §8.10, §
 
 from __future__ import annotations
 
+import calendar
+import datetime as dt
+
 from services.appkit import Dut
 
 from osgp.app import bt, table_name
-from osgp.tables import BT03_MFG_STATUS, Record, procedure
+from osgp.tables import BT03_MFG_STATUS, LTimeDate, Record, procedure, split_extended_status
 from osgp.testcase import testcase
 
 _MFG_ITEM = {name: n for n, name in BT03_MFG_STATUS.items()}
@@ -225,3 +228,78 @@ def test_lp_overflow(tc, session, plan):
         a = bt03_alarm()
         if a:
             tc.observe("the BT03 'LP overflow' alarm is still set after BP05/BP04 (latched alarm?)")
+
+
+def _bp10(dut: Dut, utc: int) -> None:
+    """Set the DUT clock to `utc` by BP10 (layout ASM-PRC-03; UTC like BT52); INCONC unless result 0."""
+    t = dt.datetime.fromtimestamp(utc, dt.UTC)
+    params = procedure(10).encode_params(Record(
+        set_time=True, set_date=True, set_time_date_qual=False, date_time=LTimeDate.from_datetime(t),
+        day_of_week=(t.weekday() + 1) % 7, dst_flag=False, gmt_flag=True, tm_zn_applied_flag=False,
+        dst_applied_flag=False, dst_supported_flag=False))
+    run_ok(dut, 10, params, "set date and time")
+
+
+def _utc(dut: Dut) -> int:
+    t = dut.read_field(bt(52), "clock_calendar")
+    return calendar.timegm(t.to_datetime().timetuple())
+
+
+@testcase(
+    id="TC_TBL_LP_TI_03",
+    title="A clock step inside an interval flags that load-profile interval",
+    purpose="Ensure that, when the DUT's clock is set 60 s forward in the middle of a load-profile interval, the DUT "
+            "records that interval with the common 'clock set forward' flag and channel status 2 (partial) or 3 (long)",
+    requirements=["REQ-TBL-045"],
+    pics="PICS_LOAD_PROFILE and PICS_SET_TIME",
+    initial="BT61 set 1 active; BT00 lists BP10, BT52, BT63, BT64. The clock is set back by 60 s at the end (that "
+            "backward step is itself flagged in a later interval).",
+    steps=[("Read BT61 and BT52; wait for the middle of an interval if the end is near", "more than 3 min to go"),
+           ("Set the clock 60 s forward by BP10", "result 0"),
+           ("Wait until 30 s after that interval's end; read BT63 and the newest interval's extended status",
+            "common nibble bit 2 (clock forward) set; each channel status 2 or 3"),
+           ("Set the clock 60 s back by BP10", "result 0")],
+)
+def test_lp_clock_step(tc, session, plan):
+    """Source: TS 104 001 Clauses 7-8 (clause unknown); OPG p.36-37 (tbl §8.8, §11.5 LP-03) [READ]; bit position of
+    the common flags [INFERRED]; BP10 layout ASM-PRC-03."""
+    dut = Dut(tc, session, plan)
+    with tc.step(1):
+        tc.require(all(dut.listed(t) for t in (bt(52), bt(61), bt(63), bt(64))), "BT00 does not list BT52, BT61, "
+                   "BT63 and BT64")
+        s61 = dut.dims().bt61.sets[0]
+        tc.require(dut.dims().bt61.extended_int_status_flag, "BT61 declares no extended interval status")
+        step_s = 60 * s61.max_int_time
+        tc.require(step_s >= 300, f"intervals of {s61.max_int_time} min are too short for a step in the middle")
+        now = _utc(dut)
+        left = step_s - now % step_s
+        if left < 180:
+            dut.wait(left + 60, "into the next interval, away from its end")
+            now = _utc(dut)
+    stepped = False
+    try:
+        with tc.step(2):
+            before = _utc(dut)
+            _bp10(dut, before + 60)
+            stepped = True
+            now = _utc(dut)
+            tc.require(now >= before + 50, f"BP10 completed but the BT52 clock moved from {before} to {now} UTC s, "
+                       "not 60 s forward: no clock step to observe (the PRC/MGT test cases judge BP10)")
+            end = (now // step_s + 1) * step_s
+        with tc.step(3):
+            dut.wait(end - now + 30, "past the end of the stepped interval")
+            st = dut.read_field(bt(63), "sets[0]")
+            k = st.nbr_valid_int - 1
+            tc.require(0 <= k < s61.nbr_blk_ints, f"BT63 valid intervals {st.nbr_valid_int}: no interval to look at")
+            raw = dut.read_field(bt(64), f"blocks[{st.last_block_element}].intervals[{k}].extended_int_status")
+            common, codes = split_extended_status(raw, s61.nbr_chns)
+            tc.observe(f"interval {k} of block {st.last_block_element}: common flags 0x{common:X}, channel status "
+                       f"{codes}")
+            tc.check(common & 0x4, f"the interval holding a 60 s forward clock step has common flags 0x{common:X}: "
+                     "'clock set forward' (bit 2) is clear (REQ-TBL-045, inferred bit position)")
+            tc.check(all(c in (2, 3) for c in codes), f"the stepped interval's channel status is {codes}; 2 (partial) "
+                     "or 3 (long) expected (REQ-TBL-045)")
+    finally:
+        if stepped:
+            with tc.step(4):
+                _bp10(dut, _utc(dut) - 60)
