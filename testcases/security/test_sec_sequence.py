@@ -242,4 +242,4 @@ def test_et04_sequence_number(tc, session, plan):
             value = layout.decode_partial(data, dims).sequence_number
             tc.check(value == seq, f"ET04.0 reads {value} in the answer to request number {seq} (REQ-SEC-015: the "
                                    "number of the last accepted request; identity with the OSGP number is inferred, "
-                                   "ASM-TBL-02)")
+                                   "ASM-TBL-02; a byte order other than BT00's reads this way too, REQ-APP-013)")
