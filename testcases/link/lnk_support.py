@@ -47,7 +47,8 @@ def crc_ok(frame: bytes) -> bool:
 
 @contextlib.contextmanager
 def step(tc, n: int) -> Iterator[object]:
-    """``tc.step(n)`` where an OSGP answer that does not authenticate or decode is the DUT's FAIL."""
+    """``tc.step(n)`` where an OSGP answer that does not authenticate or decode is the DUT's FAIL, with the reason
+    spelled out (the framework would FAIL it too, with a generic reason)."""
     with tc.step(n) as record:
         try:
             yield record

@@ -31,13 +31,14 @@ def unauthentic_reason(e: ResponseNotAuthentic) -> str:
         return (f"the answer to an RC4-encrypted request came back in plaintext ({shown}) (REQ-SEC-017: an "
                 "encrypted request is answered encrypted; rests on ASM-SEC-03, ASM-SEC-06)")
     return (f"the answer ({shown}) does not authenticate against the request it answers: {e} (REQ-SEC-003: the "
-            "response digest covers request || response, rests on ASM-SEC-01; REQ-SEC-025 in AES mode)")
+            "response digest covers request || response, rests on ASM-SEC-01; REQ-SEC-025 in AES mode; a late answer "
+            "to an earlier request with the same transaction id reads this way too)")
 
 
 @contextlib.contextmanager
 def step(tc, n: int) -> Iterator[object]:
-    """``tc.step(n)`` where an answer that does not authenticate, or does not decode, is the DUT's FAIL
-    (the session raises on them; left alone they would read as an ERROR of the test system)."""
+    """``tc.step(n)`` where an answer that does not authenticate, or does not decode, is the DUT's FAIL with the
+    requirement it breaks named (the framework would FAIL it too, with a generic reason)."""
     with tc.step(n) as record:
         try:
             yield record
