@@ -76,6 +76,8 @@ EV_TIME_CHANGED_OLD, EV_TIME_CHANGED_NEW = 3, 4
 CLOCK_TOLERANCE_S = 2.0
 #: Contactor operations are at least 10 s apart [MEP-DG p.134] (REQ-PRC-038)
 RELAY_SPACING_S = 10.0
+#: Tables up to this many bytes are read in full when one field is needed (partial reads for larger ones)
+SMALL_TABLE = 256
 #: How long a contactor transient (ET23.94 = 1 closing / 3 opening) may last before the tester gives up
 RELAY_SETTLE_S = 30.0
 #: BT08 carries the result no later than 1 s after the BT07 write is answered [MEP-DG p.49-50] (REQ-PRC-004)
@@ -164,6 +166,16 @@ def moved_by(a: ClockReading, b: ClockReading, expected: float, tol: float = CLO
     return ok, f"{lo:+.1f}..{hi:+.1f} s"
 
 
+def set_to(reading: ClockReading, target: float, call: Call, tol: float = CLOCK_TOLERANCE_S) -> tuple[bool, str]:
+    """Whether ``reading`` shows a clock set to ``target`` by ``call`` (the DUT took it between the BT07 write
+    being sent and answered) and running since, within the BT52 resolution and ``tol``; and how far off it is."""
+    lo, hi = reading.offset_bounds
+    want_lo, want_hi = target - call.answered, target - call.sent
+    ok = lo - tol <= want_hi and want_lo <= hi + tol
+    off = (lo + hi) / 2 - (want_lo + want_hi) / 2
+    return ok, f"BT52 reads {stamp(reading.utc)}, {off:+.1f} s from the time set plus the time elapsed"
+
+
 @dataclass(frozen=True)
 class Call:
     """A procedure call: the BT07 write and what BT08 showed afterwards."""
@@ -173,6 +185,8 @@ class Call:
     write: Response
     result: ProcedureResponse | None
     bt08_reads: int
+    sent: float = 0.0  # tester clock when the BT07 write left
+    answered: float = 0.0  # tester clock when its answer came: the procedure started in between (or later)
 
     @property
     def accepted(self) -> bool:
@@ -323,16 +337,28 @@ class Dut:
             off, size = s.field_offset(path, dims)
         except TableError as e:
             self.bad(f"{table_name(table_id)}.{path}: {e}")
-        if self.pics("PICS_PARTIAL_READ"):
+        data = None
+        if not self.pics("PICS_PARTIAL_READ") or self._small(table_id, dims):
+            r = self.session.read(table_id, **kw)
+            if r.ok or not self.pics("PICS_PARTIAL_READ") or r.code != ResponseCode.ONP:
+                self.need(r.ok, f"{table_name(table_id)} read answered {r.describe()}")
+                data = r.data[off:off + size]
+        if data is None:  # a large table, or a full read too long for the DUT: read just the field
             r = self.session.read_partial(table_id, off, size, **kw)
             self.need(r.ok, f"{table_name(table_id)}[{off}:+{size}] ({path}) read answered {r.describe()}")
             data = r.data
-        else:
-            data = self._raw(table_id, **kw)[off:off + size]
         try:
             return s.decode_field(path, data, dims)
         except (DecodeError, TableError) as e:
             self.bad(f"{table_name(table_id)}.{path} does not decode: {e}")
+
+    @staticmethod
+    def _small(table_id: int, dims: Dimensions) -> bool:
+        """A table read in full rather than in parts (fewer assumptions on the DUT's partial reads)."""
+        try:
+            return schema(table_id).size(dims) <= SMALL_TABLE
+        except (TableError, DecodeError):
+            return False
 
     def bt03_mfg(self) -> frozenset[int]:
         """The BT03 manufacturer status items that are set."""
@@ -368,10 +394,11 @@ class Dut:
                 raise ValueError(f"{procedure_name(number)} parameters {params}: {e}") from e
         psn = self.next_psn() if psn is None else psn % 256
         self._last_psn = self.session.psn = psn
+        sent = self.session.clock.now()
         write = self.session.write(bt(7), encode_procedure_initiate(number, psn, params, selector), **kw)
-        if write.code != ResponseCode.OK:
-            return Call(number, psn, write, None, 0)
         written = self.session.clock.now()
+        if write.code != ResponseCode.OK:
+            return Call(number, psn, write, None, 0, sent, written)
         rkw = kw if read_kw is None else read_kw
         result, reads = None, 0
         while True:
@@ -386,15 +413,18 @@ class Dut:
             if self.session.clock.now() - written >= POST_DELAY_S:
                 break
             self.session.wait(0.25, "BT08 does not show the result yet (it has up to 1 s, REQ-PRC-004)")
-        return Call(number, psn, write, result, reads)
+        return Call(number, psn, write, result, reads, sent, written)
 
     def run(self, number: int, params: bytes | dict = b"", *, what: str = "", **kw: Any) -> ProcedureResponse:
         """A procedure call used as an instrument: INCONC unless the write is accepted and BT08 echoes it."""
-        c = self.call(number, params, **kw)
-        label = what or procedure_name(number)
+        return self.posted(self.call(number, params, **kw), what)
+
+    def posted(self, c: Call, what: str = "") -> ProcedureResponse:
+        """The result of call ``c``: INCONC (FAIL if strict) unless the write was accepted and BT08 echoes it."""
+        label = what or procedure_name(c.number)
         self.need(c.accepted, f"{label}: {c.describe()}")
-        self.need(c.echoed, f"{label}: BT08 does not hold the result of this call ({c.describe()}; "
-                        "REQ-PRC-003), so the outcome cannot be judged")
+        self.need(c.echoed, f"{label}: BT08 does not hold the result of this call ({c.describe()}; REQ-PRC-003), "
+                  "so the outcome cannot be judged")
         return c.result  # type: ignore[return-value]
 
     def run_ok(self, number: int, params: bytes | dict = b"", *, what: str = "", **kw: Any) -> ProcedureResponse:
@@ -426,9 +456,21 @@ class Dut:
                        dst_supported_flag=False)
         return procedure(BP10_SET_DATE_TIME).encode_params(value)
 
-    def set_clock(self, utc: float, *, what: str = "BP10 set date and time") -> ProcedureResponse:
-        """Set the DUT clock to ``utc`` by BP10 (instrument: INCONC unless result 0)."""
-        return self.run_ok(BP10_SET_DATE_TIME, self.bp10_params(utc), what=what)
+    def set_clock(self, utc: float, *, what: str = "BP10 set date and time") -> Call:
+        """Set the DUT clock to ``utc`` by BP10 (instrument: INCONC unless result 0); the call gives the tester
+        times between which the DUT took the new time (see :func:`set_to`)."""
+        c = self.call(BP10_SET_DATE_TIME, self.bp10_params(utc))
+        res = self.posted(c, what)
+        self.need(res.result == OK, f"{what}: result {res.result} ({res.meaning}), needed 0 (completed) to go on")
+        return c
+
+    def require_clock_runs(self, seconds: float = 5.0) -> None:
+        """INCONC unless BT52 advances with the tester clock over ``seconds`` (REQ-MGT-001 as a precondition)."""
+        a = self.clock()
+        self.session.wait(seconds, "to see the DUT clock run")
+        ok, how = moved_by(a, self.clock(), 0)
+        self.tc.require(ok, f"the DUT clock does not run with real time (drift {how} over {seconds:g} s, "
+                        "REQ-MGT-001): clock moves cannot be judged")
 
     def restore_clock(self, before: ClockReading) -> None:
         """Put the DUT clock back where it would be had the test not touched it (BP10, to the second)."""
@@ -480,7 +522,13 @@ class Dut:
         indices = [(h.last_entry_element - k) % capacity for k in range(count)][::-1]
         if h.order == 1:  # descending list: the newest entry is element 0 [C12.19 ORDER]
             indices = list(range(count))[::-1]
-        return self.log_entries(indices)
+        entries = self.log_entries(indices)
+        expected = [(h.last_entry_seq_nbr - k) & 0xFFFF for k in range(count)][::-1]
+        got = [e.get("seq_nbr") for e in entries]
+        self.need(all(g is None or g == w for g, w in zip(got, expected, strict=True)),
+                  f"the BT74 entries read at the elements the header points to carry sequence numbers {got}, not "
+                  f"{expected}: the entries cannot be located reliably")
+        return entries
 
     def log_entries(self, indices: Iterable[int]) -> list[Record]:
         dims = self.dims("bt71")

@@ -16,6 +16,7 @@ from usecases.library import (
     Dut,
     describe_event,
     moved_by,
+    set_to,
     stamp,
 )
 from usecases.scenarios import (
@@ -98,7 +99,7 @@ def test_remote_disconnect(tc, session, plan):
            ("BP10 to the DUT time + 20 s", "result 0; BT52 20 s ahead"),
            ("Read the BT74 entries logged", "events 3 and 4 among them"),
            ("EP16 by -20 s; read ET54.71 until 2", "result 0; 2 (done) within 20 min"),
-           ("Read BT52", "back where it would have been; the clock is put back by BP10 anyway")],
+           ("Read BT52", "20 s behind where BP10 put it; the clock is put back by BP10 anyway")],
 )
 def test_set_clock(tc, session, plan):
     dut = Dut(tc, session, plan, strict=True)
@@ -108,9 +109,10 @@ def test_set_clock(tc, session, plan):
         with tc.step(1):
             h = dut.log_header() if log else None
         with tc.step(2):
-            dut.set_clock(c0.utc + 20, what="BP10 to +20 s")
-            ok, how = moved_by(c0, dut.clock(), 20)
-            tc.check(ok, f"after BP10 to +20 s the clock moved by {how}", stop=True)
+            call = dut.set_clock(c0.utc + 20, what="BP10 to +20 s")
+            c1 = dut.clock()
+            ok, how = set_to(c1, c0.utc + 20, call)
+            tc.check(ok, f"after BP10 to {stamp(c0.utc + 20)} {how}", stop=True)
         with tc.step(3):
             if h is None:
                 tc.observe("no event log declared")
@@ -121,13 +123,13 @@ def test_set_clock(tc, session, plan):
                          f"events 3 and 4: {[describe_event(e) for e in entries]}")
         with tc.step(4):
             dut.require_procedure(EP16_CLOCK_DELTA, "clock adjustment by delta")
-            c = start_adjustment(dut, -20)
-            tc.check(c.echoed and c.result.result == OK, f"EP16 by -20 s: {c.describe()}", stop=True)
+            res = dut.posted(start_adjustment(dut, -20), "EP16 by -20 s")
+            tc.check(res.result == OK, f"EP16 by -20 s posted {res.result} ({res.meaning})", stop=True)
             statuses, done = wait_adjustment(dut, -20)
             tc.check(done, f"ET54.71 never read 2 (done): {statuses}", stop=True)
         with tc.step(5):
-            ok, how = moved_by(c0, dut.clock(), 0)
-            tc.check(ok, f"after +20 s by BP10 and -20 s by EP16 the clock is off by {how}")
+            ok, how = moved_by(c1, dut.clock(), -20)
+            tc.check(ok, f"EP16 by -20 s moved the clock by {how}")
 
 
 @usecase(

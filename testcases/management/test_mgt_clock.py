@@ -19,6 +19,7 @@ from usecases.library import (
     Dut,
     describe_event,
     moved_by,
+    set_to,
     stamp,
     utc_of,
 )
@@ -72,11 +73,11 @@ def test_set_time(tc, session, plan):
         c0 = dut.clock()
     try:
         with tc.step(2):
-            dut.set_clock(c0.utc + 60, what="BP10 to +60 s")
+            call = dut.set_clock(c0.utc + 60, what="BP10 to +60 s")
         with tc.step(3):
             c1 = dut.clock()
-            ok, how = moved_by(c0, c1, 60)
-            tc.check(ok, f"BP10 set the clock to {stamp(c0.utc + 60)} (+60 s) but BT52 moved by {how}")
+            ok, how = set_to(c1, c0.utc + 60, call)
+            tc.check(ok, f"BP10 set the clock to {stamp(c0.utc + 60)}: {how}")
         with tc.step(4):
             dut.session.wait(RUN_S, "the DUT clock to run after the set")
             ok, how = moved_by(c1, dut.clock(), 0)
@@ -186,10 +187,11 @@ def test_set_time_logged(tc, session, plan):
         c0 = dut.clock()
     try:
         with tc.step(2):
-            res = dut.run(BP10_SET_DATE_TIME, dut.bp10_params(c0.utc + 60), what="BP10 to +60 s")
+            call = dut.call(BP10_SET_DATE_TIME, dut.bp10_params(c0.utc + 60))
+            res = dut.posted(call, "BP10 to +60 s")
             tc.require(res.result == OK, f"BP10 posted {res.result} ({res.meaning}): no clock change to log")
-            ok, how = moved_by(c0, dut.clock(), 60)
-            tc.require(ok, f"BP10 to +60 s moved BT52 by {how}: no clock change took place, so none to log")
+            ok, how = set_to(dut.clock(), c0.utc + 60, call)
+            tc.require(ok, f"after BP10 to +60 s {how}: no clock change took place, so none to log")
         with tc.step(3):
             entries = dut.log_entries_since(h.last_entry_seq_nbr)
             codes = [e.event_code for e in entries]

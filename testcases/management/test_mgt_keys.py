@@ -63,6 +63,7 @@ def test_key_change(tc, session, plan):
     with mfg_latch_kept(dut, LATCH), _key_kept(tc, dut, old, new, 5):
         with tc.step(2):
             kc = change_key(dut, "full", new)
+            tc.require(kc.result is not None, f"key change: {kc.describe()} ({ASM})")
             tc.check(kc.done, f"key change: {kc.describe()} ({ASM})", stop=True)
         with tc.step(3):
             r = key_works(dut, old)

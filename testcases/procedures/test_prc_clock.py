@@ -19,6 +19,8 @@ from usecases.library import (
     ltime,
     moved_by,
     offset_change,
+    set_to,
+    stamp,
 )
 from usecases.scenarios import slew_status, start_adjustment, wait_adjustment
 
@@ -56,12 +58,12 @@ def test_bp10_set_mask(tc, session, plan):
             t = c0.utc + 60
             other_day = ltime(t + 10 * DAY)
             fields = LTimeDate(other_day.year, other_day.month, other_day.day, *_hms(t))
-            res = dut.run(BP10_SET_DATE_TIME, dut.bp10_params(t, set_date=False, fields=fields),
-                          what="BP10 time only")
+            c = dut.call(BP10_SET_DATE_TIME, dut.bp10_params(t, set_date=False, fields=fields))
+            res = dut.posted(c, "BP10 time only")
             tc.check(res.result == OK, f"BP10 (time only) posted {res.result} ({res.meaning}), not 0", stop=True)
-            ok, how = moved_by(c0, dut.clock(), 60)
-            tc.check(ok, f"after BP10 setting the time only to 60 s ahead the clock moved by {how}: expected +60 s "
-                     "with the date left alone")
+            ok, how = set_to(dut.clock(), t, c)
+            tc.check(ok, f"after BP10 setting the time of day only (to {stamp(t)} with another date in the date "
+                     f"fields) {how}")
         with tc.step(3):
             c1 = dut.clock()
             t = c1.utc + DAY
@@ -132,7 +134,7 @@ def test_bp10_invalid(tc, session, plan):
     pics="PICS_PROCEDURES and PICS_CLOCK",
     pixit=["ep16_layout"],
     initial="No clock adjustment in progress",
-    steps=[("Read BT52 and ET54.71", "0x00; ET54.71 not 1"),
+    steps=[("Read BT52 twice 5 s apart, and ET54.71", "the clock runs; ET54.71 not 1"),
            ("EP16 by +20 s", "result 0"),
            ("Read ET54.71 and BT52 at once", "ET54.71 = 1; the clock has not moved by the whole delta yet"),
            ("Read ET54.71 every 15 s until it reads 2 (at most 20 min: 1 s per minute at least)", "2"),
@@ -147,12 +149,13 @@ def test_ep16_slew(tc, session, plan):
     dut.require_procedure(EP16_CLOCK_DELTA)
     dut.require_table(2048 + 54, "meter status (ET54.71 delta time sync status)")
     with tc.step(1):
+        dut.require_clock_runs()
         c0 = dut.clock()
         tc.require(slew_status(dut) != 1, "ET54.71 says a clock adjustment is already running")
     try:
         with tc.step(2):
-            c = start_adjustment(dut, delta)
-            tc.check(c.echoed and c.result.result == OK, f"EP16 by +{delta} s: {c.describe()}", stop=True)
+            res = dut.posted(start_adjustment(dut, delta), f"EP16 by +{delta} s")
+            tc.check(res.result == OK, f"EP16 by +{delta} s posted {res.result} ({res.meaning}), not 0", stop=True)
         with tc.step(3):
             first = slew_status(dut)
             tc.check(first == 1, f"right after EP16 ET54.71 reads {first}, not 1 (adjustment in progress)")

@@ -72,8 +72,8 @@ def test_disconnect_reconnect(tc, session, plan):
         with tc.step(1):
             relay_spacing(dut)
         with tc.step(2):
-            c = operate_relay(dut, close=False)
-            tc.check(c.echoed and c.result.result == OK, f"disconnect: {c.describe()} ({ASM})", stop=True)
+            res = dut.posted(operate_relay(dut, close=False), "disconnect")
+            tc.check(res.result == OK, f"disconnect posted {res.result} ({res.meaning}), not 0 ({ASM})", stop=True)
         with tc.step(3):
             seen = watch_relay(dut, RELAY_OPENED)
             tc.check(all(v in (RELAY_OPENING, RELAY_OPENED) for v in seen), f"after the disconnect ET23.94 read "
@@ -85,8 +85,8 @@ def test_disconnect_reconnect(tc, session, plan):
                      "state' flag is clear")
         with tc.step(5):
             relay_spacing(dut)
-            c = operate_relay(dut, close=True)
-            tc.check(c.echoed and c.result.result == OK, f"connect: {c.describe()} ({ASM})", stop=True)
+            res = dut.posted(operate_relay(dut, close=True), "connect")
+            tc.check(res.result == OK, f"connect posted {res.result} ({res.meaning}), not 0 ({ASM})", stop=True)
         with tc.step(6):
             seen = watch_relay(dut, RELAY_CLOSED)
             tc.check(all(v in (RELAY_CLOSING, RELAY_CLOSED) for v in seen), f"after the connect ET23.94 read "
