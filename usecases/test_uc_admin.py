@@ -37,7 +37,7 @@ from usecases.scenarios import (
     purpose="A head-end rotates the meter's full key: the new key works at once, the old one is refused; then the "
             "original key is put back the same way",
     requirements=["REQ-MGT-026"],
-    pics="PICS_KEY_CHANGE",
+    pics='PICS_KEY_CHANGE and PICS_SEC_MODE != "digest"',
     pixit=["key_change"],
     steps=[("Read BT01 with the plan's full key", "0x00"),
            ("Change the full key to a new one", "result 0 (BT08 read with the new key)"),

@@ -2,8 +2,10 @@
 changes nothing, a key never travels in clear.
 
 How a power-line DUT changes keys is NOT FOUND (ASM-MGT-03): the suite drives the reference device's EP80
-(key id + 16-byte key, ASM-DEV-03) when pixit.key_change = ep80, and is inconclusive otherwise. Every case puts
-the plan's full key back, also when it stops early.
+(key id + 16-byte key, ASM-DEV-03) when pixit.key_change = ep80, and is inconclusive otherwise. A key only
+travels in an encrypted request (ASM-DEV-03), so a campaign in digest mode cannot change keys: the cases that
+need a successful change are not applicable there. Every case puts the plan's full key back, also when it stops
+early.
 """
 
 from __future__ import annotations
@@ -42,7 +44,7 @@ SRC = ("TS 104 001 Annex F key management (clause unknown); key-change messages 
     purpose="Ensure that, when the tester changes the DUT's full key to a new value, the DUT answers requests "
             "digested with the old key 0x0B and executes requests digested with the new key",
     requirements=["REQ-MGT-026"],
-    pics="PICS_KEY_CHANGE",
+    pics='PICS_KEY_CHANGE and PICS_SEC_MODE != "digest"',
     pixit=["key_change"],
     initial="The plan's full key is in force; it is put back at the end",
     steps=[("Read BT01 with the plan's full key", "0x00"),

@@ -329,6 +329,8 @@ def test_repeated_psn_not_executed(tc, session, plan):
             params = dut.bp10_params(c0.utc + 60)
             first = dut.call(BP10_SET_DATE_TIME, params)
             tc.require(first.echoed and first.result.result == OK, f"BP10: {first.describe()}")
+            ok, how = set_to(dut.clock(), c0.utc + 60, first)
+            tc.require(ok, f"the first BP10 did not set the clock ({how}; REQ-MGT-003): a repeat cannot be told")
         with tc.step(2):
             dut.session.wait(5, "time for a repeated BP10 to show")
             again = dut.call(BP10_SET_DATE_TIME, params, psn=first.psn)
