@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import calendar
 import contextlib
+import dataclasses
 import math
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -553,6 +554,31 @@ class Dut:
             except (DecodeError, TableError) as e:
                 self.bad(f"BT74 {path} does not decode: {e}")
         return out
+
+
+def derived_session(session: Any, *, dut: Any = None, profile: Any = None) -> Any:
+    """A session to the same DUT over the same driver with another destination (broadcast, group) or security
+    profile, whose exchanges go to the same evidence listeners as ``session``."""
+    from osgp.session import Session
+
+    config = dataclasses.replace(session.config, **{k: v for k, v in (("dut", dut), ("profile", profile))
+                                                    if v is not None})
+    other = Session(session.driver, config, clock=session.clock)
+    for fn in getattr(session, "_listeners", ()):  # Session has no public accessor (see the report)
+        other.on_exchange(fn)
+    return other
+
+
+def profile_for(plan: Any, keys: list[Any]) -> Any:
+    """A security profile of the plan's mode and PIXIT holding ``keys`` (as osgp.plugin.make_session builds)."""
+    from osgp.security import AesCcmProfile, DigestProfile, Rc4Profile
+
+    px = plan.pixit
+    if plan.security.mode == "aes128":
+        return AesCcmProfile(keys, tag_len=px.aes_ccm.tag_len, device_id=px.aes_ccm.device_id)
+    if plan.security.mode == "rc4":
+        return Rc4Profile(keys, variant=px.rc4_variant)
+    return DigestProfile(keys)
 
 
 def new_entries(before: Record, after: Record) -> int:

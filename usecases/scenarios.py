@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from osgp.app import Response, bt, et, pending, table_name
-from osgp.errors import DecodeError, EncodeError, SecurityError
+from osgp.errors import DecodeError, DeviceTimeout, EncodeError, SecurityError
 from osgp.lon import crc16
 from osgp.tables import (
     Ped,
@@ -49,7 +49,9 @@ from .library import (
     ROLES_FOR,
     Call,
     Dut,
+    derived_session,
     procedure_name,
+    profile_for,
 )
 
 # --------------------------------------------------------------------------------------------------
@@ -577,6 +579,52 @@ def put_key_back(dut: Dut, original: bytes, candidates: list[bytes]) -> None:
 def new_key(dut: Dut, old: bytes) -> bytes:
     k = bytes(dut.tc.rng.randrange(256) for _ in range(len(old)))
     return k if k != old else bytes(b ^ 0xFF for b in k)
+
+
+# --------------------------------------------------------------------------------------------------
+# broadcast (PICS_BROADCAST; ASM-MGT-01, ASM-SEC-10)
+
+
+def plan_broadcast_key(dut: Dut) -> bytes:
+    keys = dut.plan.security.by_access("broadcast")
+    dut.tc.require(keys, "the plan holds no key of access level 'broadcast'")
+    return keys[0].secret.reveal()
+
+
+def broadcast_session(dut: Dut, key: bytes) -> Any:
+    """A session sending domain-wide broadcasts (request/response service) protected with ``key``."""
+    from osgp.transaction import ToBroadcast
+
+    return derived_session(dut.session, dut=ToBroadcast(0), profile=profile_for(dut.plan, [key]))
+
+
+def next_broadcast_seq(dut: Dut, unicast_key: bytes | None = None) -> int:
+    """ET04.82 (secure broadcast base) + 1: the next broadcast sequence number the DUT accepts (ASM-SEC-10);
+    ET04 is read by unicast under ``unicast_key`` (default: the session key)."""
+    dut.require_table(et(4), "ET04.82 broadcast sequence base")
+    kw = {"key": unicast_key} if unicast_key is not None else {}
+    return (dut.read_field(et(4), "broadcast_base", **kw) + 1) % (1 << 32)
+
+
+def broadcast_read(dut: Dut, key: bytes, table_id: int = bt(1), *, unicast_key: bytes | None = None
+                   ) -> Response | None:
+    """A domain-wide broadcast read under ``key`` with the next broadcast sequence number: the answer, or None
+    when none comes (the DUT need not answer a broadcast, ASM-MGT-01)."""
+    seq = next_broadcast_seq(dut, unicast_key)
+    try:
+        return broadcast_session(dut, key).read(table_id, seq=seq, resync=False)
+    except DeviceTimeout:
+        return None
+    except SecurityError:
+        return None
+
+
+def broadcast_write(dut: Dut, key: bytes, table_id: int, data: bytes) -> Response | None:
+    seq = next_broadcast_seq(dut)
+    try:
+        return broadcast_session(dut, key).write(table_id, data, seq=seq, resync=False)
+    except DeviceTimeout:
+        return None
 
 
 # --------------------------------------------------------------------------------------------------
