@@ -106,6 +106,15 @@ class Driver(abc.ABC):
     def describe(self) -> dict[str, str]:
         """What, where, settings: printed in the report. No secrets."""
 
+    # -- harness capabilities -----------------------------------------------------------------------
+
+    #: The driver can switch the DUT off and on again (loopback: the reference device's power_cycle).
+    can_power_cycle: bool = False
+
+    def power_cycle(self, outage_s: float) -> None:
+        """Switch the DUT off for ``outage_s`` seconds and on again. Drivers that cannot raise."""
+        raise TransportError(f"{type(self).__name__} cannot power-cycle the DUT")
+
     # -- taps and observations ----------------------------------------------------------------------
 
     def add_tap(self, fn: Tap) -> None:

@@ -98,6 +98,25 @@ class LoopbackDriver(Driver):
             self.device = self._factory(clock=self.clock, faults=self.faults)
         self._t_open = self.clock.now()
 
+    # -- harness ------------------------------------------------------------------------------------
+
+    @property
+    def can_power_cycle(self) -> bool:
+        return callable(getattr(self.device, "power_cycle", None)) or self._factory is not None
+
+    def power_cycle(self, outage_s: float) -> None:
+        """Power the in-process device down and up again; frames in flight are lost with the power."""
+        self._require_open()
+        if not callable(getattr(self.device, "power_cycle", None)):
+            super().power_cycle(outage_s)
+        self._run_until(self.clock.now())
+        self._events = [e for e in self._events if e[2] != _TO_TESTER]
+        heapq.heapify(self._events)
+        now = self.clock.now()
+        self.device.power_cycle(now, outage_s)
+        self.observe(f"DUT power-cycled at {now:.3f} s ({outage_s:g} s outage)")
+        wait_until(self.clock, now + outage_s)
+
     # -- frames -------------------------------------------------------------------------------------
 
     def _push(self, t: float, kind: int, frame: bytes) -> None:

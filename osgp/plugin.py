@@ -40,6 +40,7 @@ from osgp.errors import ConfigError, OsgpError, TransportError
 from osgp.pics import PicsError
 from osgp.plan import Plan, load_plan
 from osgp.testcase import CaseRun, describe_exception, meta_of
+from osgp.transaction import TidAllocator
 from osgp.verdicts import Verdict
 
 EXIT_OK, EXIT_FAIL, EXIT_ERROR, EXIT_CONFIG = 0, 1, 2, 3
@@ -110,8 +111,9 @@ def tc(request: pytest.FixtureRequest) -> CaseRun:
 @pytest.fixture
 def session(request: pytest.FixtureRequest, driver: Any, plan: Plan, tc: CaseRun) -> Any:
     """A fresh osgp.session.Session to the DUT; every exchange becomes evidence of the running step."""
-    s = make_session(driver, plan)
-    _campaign(request.config).attach(s, tc)
+    campaign = _campaign(request.config)
+    s = make_session(driver, plan, tids=campaign.tids)
+    campaign.attach(s, tc)
     return s
 
 
@@ -151,7 +153,7 @@ def _refdevice_factory(plan: Plan) -> Any:
     return factory
 
 
-def make_session(driver: Any, plan: Plan) -> Any:
+def make_session(driver: Any, plan: Plan, tids: Any = None) -> Any:
     """An osgp.session.Session configured from the plan's address, security and PIXIT."""
     try:
         from osgp.security import AesCcmProfile, DigestProfile, Rc4Profile
@@ -173,7 +175,7 @@ def make_session(driver: Any, plan: Plan) -> Any:
     config = SessionConfig(domain=a.domain, tester_subnet=a.tester.subnet or a.subnet, tester_node=a.tester.node,
                            dut=ToNode(a.subnet, a.node), profile=profile, apdu_prefix=px.apdu_prefix,
                            retries=px.lon_timers.retries, tx_timer_code=px.lon_timers.tx_timer_code)
-    return Session(driver, config)
+    return Session(driver, config, tids=tids)
 
 
 # ---- the per-test bound --------------------------------------------------------------------------
@@ -287,6 +289,7 @@ class Campaign:
         self.config = config
         self.plan: Plan | None = None
         self.active = False  # test cases were collected: this run is a campaign
+        self.tids = TidAllocator()  # one 14908-1 TID history for all the campaign's sessions
         self.runs: dict[str, CaseRun] = {}  # nodeid -> record, in collection order
         self.selected: list[str] = []  # nodeids of the test cases selected to run (NA included)
         self.current: CaseRun | None = None
@@ -376,6 +379,12 @@ class Campaign:
         tr = config.pluginmanager.get_plugin("terminalreporter")
         if tr is not None:
             tr.showfspath = False  # our progress lines name the test cases
+
+    def pytest_itemcollected(self, item: pytest.Item) -> None:
+        """`-k TC_SEC_SEQ` selects by test case id, not only by function name."""
+        meta = meta_of(getattr(item, "function", None))
+        if meta is not None:
+            item.extra_keyword_matches.add(meta.id)
 
     def _new_run(self, item: pytest.Item) -> CaseRun | None:
         meta = meta_of(getattr(item, "function", None))

@@ -52,6 +52,7 @@ from osgp.transaction import (
     Outcome,
     Requester,
     Service,
+    TidAllocator,
     decode_tx_timer,
 )
 
@@ -164,11 +165,14 @@ def _describe_request(req: Request | None, message: bytes) -> str:
 class Session:
     """A conversation with one DUT over one driver (see the module docstring)."""
 
-    def __init__(self, driver, config: SessionConfig, *, clock: Clock | None = None) -> None:
+    def __init__(self, driver, config: SessionConfig, *, clock: Clock | None = None,
+                 tids: TidAllocator | None = None) -> None:
         self.driver = driver
         self.config = config
         self.clock: Clock = clock if clock is not None else driver.clock
-        self.requester = Requester(config.tester_subnet, config.tester_node, config.domain)
+        # Share `tids` across the sessions of a campaign: the DUT's duplicate detection outlives a test
+        # case, and a fresh allocator would start every case at TID 0 again.
+        self.requester = Requester(config.tester_subnet, config.tester_node, config.domain, tids=tids)
         self.seq: int | None = None if config.initial_seq is None else (config.initial_seq - 1) % _SEQ_MOD
         self.psn = 0
         self.exchanges: list[Exchange] = []
@@ -201,6 +205,16 @@ class Session:
         self.exchanges.append(ex)
         for fn in self._listeners:
             fn(ex)
+
+    @property
+    def can_power_cycle(self) -> bool:
+        return bool(getattr(self.driver, "can_power_cycle", False))
+
+    def power_cycle(self, outage_s: float = 1.0) -> None:
+        """Switch the DUT off and on (a harness capability: the loopback has it, real benches need a
+        driver that switches the supply). Raises TransportError where the driver cannot."""
+        self.observe(f"power cycle of the DUT, {outage_s:g} s outage")
+        self.driver.power_cycle(outage_s)
 
     def wait(self, seconds: float, why: str) -> None:
         """Let DUT time pass (a PED activation time, a load-profile interval end). On the loopback's

@@ -109,7 +109,7 @@ def fakes(monkeypatch: pytest.MonkeyPatch) -> list[FakeDriver]:
         return drivers[-1]
 
     monkeypatch.setattr(osgp.plugin, "make_driver", make_driver)
-    monkeypatch.setattr(osgp.plugin, "make_session", lambda driver, plan: FakeSession(driver))
+    monkeypatch.setattr(osgp.plugin, "make_session", lambda driver, plan, tids=None: FakeSession(driver))
     return drivers
 
 
