@@ -23,6 +23,7 @@ from __future__ import annotations
 import calendar
 import contextlib
 import dataclasses
+import inspect
 import math
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -563,7 +564,11 @@ def derived_session(session: Any, *, dut: Any = None, profile: Any = None) -> An
 
     config = dataclasses.replace(session.config, **{k: v for k, v in (("dut", dut), ("profile", profile))
                                                     if v is not None})
-    other = Session(session.driver, config, clock=session.clock)
+    kw: dict[str, Any] = {}
+    tids = getattr(getattr(session, "requester", None), "tids", None)
+    if tids is not None and "tids" in inspect.signature(Session).parameters:
+        kw["tids"] = tids  # one TID sequence towards the DUT: its duplicate detection outlives a session
+    other = Session(session.driver, config, clock=session.clock, **kw)
     for fn in getattr(session, "_listeners", ()):  # Session has no public accessor (see the report)
         other.on_exchange(fn)
     return other

@@ -11,8 +11,6 @@ from osgp.app import bt, et
 from osgp.testcase import testcase
 from usecases.library import Dut
 
-SRC_ET04 = "TS 104 001 Clause 4 (clause unknown); MEP-DG ET04 p.56-57 (app §3, tbl §8.12, §9.10) [READ]"
-
 
 @testcase(
     id="TC_MGT_NET_BV_01",

@@ -34,8 +34,6 @@ def _key_kept(tc, dut: Dut, old: bytes, other: bytes, step: int) -> Iterator[Non
             tc.require(r.ok, f"after the case the plan's full key answers {r.describe()}")
 
 
-SRC = ("TS 104 001 Annex F key management (clause unknown); key-change messages (app §4.7, §9 item 7) [NOT FOUND]; "
-       "14908 key update by replace/increment, lon-stack-ex (app §3) [READ]")
 
 
 @testcase(

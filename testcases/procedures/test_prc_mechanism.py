@@ -31,8 +31,6 @@ from usecases.library import (
 )
 from usecases.scenarios import slew_status
 
-SRC_PRC = "TS 104 001 Clause 5, Annexes C-D (clause unknown); MEP-DG p.49-51, OPG p.12 (tbl §5.1-5.3) [READ]"
-
 #: A PED that no pending table of the campaign carries (relative, 9 weeks 6 days 23:59:58)
 UNUSED_PED = Ped.relative(weeks=9, days=6, hours=23, minutes=59, seconds=58)
 

@@ -29,8 +29,6 @@ ASM = ("rests on ASM-PRC-06: the disconnect procedure is pixit.disconnect_proced
        "check the PIXIT if the DUT uses another command")
 PICS = "PICS_PROCEDURES and PICS_DISCONNECT"
 LATCH = "load_disconnect_changed_state"
-SRC = ("TS 104 001 Clauses 7-8, Annex D (clause unknown); MEP-DG p.96 ET23.94, OPG p.46 BT03 (tbl §8.17, §9.6, "
-       "§11.5 AL-02) [READ]; command not found, see ASM-PRC-06")
 
 
 def runs(values: list[int]) -> str:
