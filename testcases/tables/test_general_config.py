@@ -19,6 +19,14 @@ _CHARSETS = {1: frozenset(range(0x20, 0x7F)) | {0}, 2: frozenset(range(0x20, 0x7
 _MFG_ITEM = {name: n for n, name in BT03_MFG_STATUS.items()}
 
 
+def _write_only(tid: int) -> bool:
+    """Tables the guides document as write-only (BT07 procedure initiate): a refused read is no fault."""
+    try:
+        return schema(tid).access.startswith("write only")
+    except KeyError:
+        return False
+
+
 @testcase(
     id="TC_TBL_BT00_BV_01",
     title="BT00 is readable and its length matches its own bitmap dimensions",
@@ -91,7 +99,7 @@ def test_bt00_formats(tc, session, plan):
     pixit=["max_apdu"],
     steps=[("Read BT00", "0x00; the bitmaps decode; declared PICS compared with what BT00 shows"),
            ("Full read of every basic table id 0 .. 8×BT00.13−1", "0x00 where listed (0x04 for a table longer than "
-            "one answer), 0x05 where not listed"),
+            "one answer; any code but 0x05 for a write-only table such as BT07), 0x05 where not listed"),
            ("Full read of every extended table id 2048 .. 2048+8×BT00.14−1", "the same")],
 )
 def test_bitmap_scan(tc, session, plan):
@@ -113,6 +121,10 @@ def test_bitmap_scan(tc, session, plan):
                     tc.check(size is None or size > dut.budget, f"{table_name(tid)} is listed in BT00 but a full read "
                              f"answered 0x04 although it is {size} bytes (REQ-TBL-006, inferred)")
                     tc.observe(f"{table_name(tid)}: 0x04 to a full read (longer than one answer)")
+                elif not r.ok and _write_only(tid):
+                    tc.check(r.code != ResponseCode.IAR, f"{table_name(tid)} is listed in BT00 but a read answered "
+                             "0x05 (not implemented) (REQ-TBL-006)")
+                    tc.observe(f"{table_name(tid)} (write-only per the guides) refused a read: {r.describe()}")
                 elif r.code == ResponseCode.ISC:
                     tc.record(Verdict.INCONC, f"{table_name(tid)} is listed but the key of the plan may not read it "
                               "(0x03)")
