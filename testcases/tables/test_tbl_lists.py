@@ -170,7 +170,7 @@ def test_history_log_overflow(tc, session, plan):
            ("Let one more quarter block pass", "flag still set"),
            ("Run BP05 (BP04) for the load profile", "flag and BT03 alarm clear")],
 )
-def test_lp_overflow(tc, session, plan):
+def test_lp_overflow_dut_time(tc, session, plan):
     """Source: TS 104 001 Clauses 7-8 (clause unknown); OPG p.34 (tbl §8.8, §9.2, §11.5 LP-04, LP-05)."""
     dut = Dut(tc, session, plan)
     code = plan.pixit.bp05_list_codes.load_profile
@@ -250,6 +250,7 @@ def _utc(dut: Dut) -> int:
     title="A clock step inside an interval flags that load-profile interval",
     purpose="Ensure that, when the DUT's clock is set 60 s forward in the middle of a load-profile interval, the DUT "
             "records that interval with the common 'clock set forward' flag and channel status 2 (partial) or 3 (long)",
+    pixit=["test_timeout_s"],
     requirements=["REQ-TBL-045"],
     pics="PICS_LOAD_PROFILE and PICS_SET_TIME",
     initial="BT61 set 1 active; BT00 lists BP10, BT52, BT63, BT64. The clock is set back by 60 s at the end (that "
@@ -260,7 +261,7 @@ def _utc(dut: Dut) -> int:
             "common nibble bit 2 (clock forward) set; each channel status 2 or 3"),
            ("Set the clock 60 s back by BP10", "result 0")],
 )
-def test_lp_clock_step(tc, session, plan):
+def test_lp_clock_step_dut_time(tc, session, plan):
     """Source: TS 104 001 Clauses 7-8 (clause unknown); OPG p.36-37 (tbl §8.8, §11.5 LP-03) [READ]; bit position of
     the common flags [INFERRED]; BP10 layout ASM-PRC-03."""
     dut = Dut(tc, session, plan)

@@ -187,6 +187,7 @@ def test_bt04_layout(tc, session, plan):
             "0x00, lists it in BT04 with that PED, does not activate it by itself, and activates it on BP13 (BP12): "
             "the base table takes the image, the record is no longer pending, the last activation time is updated and "
             "the activation is logged",
+    pixit=["test_timeout_s"],
     requirements=["REQ-TBL-013", "REQ-TBL-017", "REQ-TBL-019"],
     pics="PICS_PENDING and PICS_PROCEDURES",
     initial="BT00 lists ET03 or BT05 as written and BP13 (or BP12); the base table is restored at the end.",
@@ -198,7 +199,7 @@ def test_bt04_layout(tc, session, plan):
            ("Read BT04 last activation time and BT74", "updated; event 28 logged"),
            ("Write the original content back", "0x00")],
 )
-def test_pending_manual(tc, session, plan):
+def test_pending_manual_dut_time(tc, session, plan):
     """Source: TS 104 001 Clause 5, Annex A (clause unknown); OPG p.8-11 (tbl §5.4, §9.9); OPG p.10 PED code 2;
     OPG p.10-11 last activation time [READ], the log entry (tbl §9.9) [INFERRED]."""
     dut = Dut(tc, session, plan)
@@ -243,6 +244,7 @@ def test_pending_manual(tc, session, plan):
     purpose="Ensure that, when the tester writes a pending table with an absolute PED (code 0) three minutes ahead "
             "of the DUT's clock, the DUT keeps the base table until that time and then activates the image, clearing "
             "the still-pending flag, updating the last activation time and logging it",
+    pixit=["test_timeout_s"],
     requirements=["REQ-TBL-015", "REQ-TBL-013", "REQ-TBL-019"],
     pics="PICS_PENDING and PICS_CLOCK",
     initial="BT00 lists ET03 or BT05 as written; the base table is restored at the end.",
@@ -253,7 +255,7 @@ def test_pending_manual(tc, session, plan):
            ("Read BT04 last activation time and BT74", "updated; event 28 logged"),
            ("Write the original content back", "0x00")],
 )
-def test_pending_absolute(tc, session, plan):
+def test_pending_absolute_dut_time(tc, session, plan):
     """Source: TS 104 001 Clause 5 (clause unknown); OPG p.8-11 (tbl §5.4, §9.9, §11.4 MF-07)."""
     dut = Dut(tc, session, plan)
     with tc.step(1):
@@ -295,6 +297,7 @@ def test_pending_absolute(tc, session, plan):
     title="A pending table with a relative-time PED is activated after the delay",
     purpose="Ensure that, when the tester writes a pending table with a relative PED (code 1) of 2 minutes, the DUT "
             "keeps the base table for that delay counted from the write and activates the image after it",
+    pixit=["test_timeout_s"],
     requirements=["REQ-TBL-016", "REQ-TBL-013"],
     pics="PICS_PENDING and PICS_CLOCK",
     initial="BT00 lists ET03 or BT05 as written; the base table is restored at the end.",
@@ -304,7 +307,7 @@ def test_pending_absolute(tc, session, plan):
            ("Wait 90 s more; read the base table and BT04", "new image; record no longer pending"),
            ("Write the original content back", "0x00")],
 )
-def test_pending_relative(tc, session, plan):
+def test_pending_relative_dut_time(tc, session, plan):
     """Source: TS 104 001 Clause 5 (clause unknown); OPG p.10 (tbl §5.4)."""
     dut = Dut(tc, session, plan)
     with tc.step(1):

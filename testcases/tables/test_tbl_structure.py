@@ -149,11 +149,12 @@ def test_register_dimensions(tc, session, plan):
     title="The forward active energy summation never decreases",
     purpose="Ensure that, when the tester reads BT23's forward active energy (total block, summation 0) twice, a "
             "minute apart, the second value is not below the first",
+    pixit=["test_timeout_s"],
     requirements=["REQ-TBL-024"],
     steps=[("Read BT23 tot_data_block.summations[0]", "0x00"),
            ("Let 60 s of DUT time pass and read it again", "not smaller than before")],
 )
-def test_energy_monotonic(tc, session, plan):
+def test_energy_monotonic_dut_time(tc, session, plan):
     """Source: TS 104 001 Clauses 7-8 (clause unknown); OPG p.24 registers never reset, NES summation order
     (tbl §8.6, §9.1)."""
     dut = Dut(tc, session, plan)
@@ -231,6 +232,7 @@ def _tier_now(bt54, bt50, day_of_week: int, season: int, hour: int, minute: int)
             "the BT53 offset) with time-zone-applied and DST-applied set, the BT53 offset is within −720..+840 min, "
             "BT54 is CALENDAR_TBL_SIZE bytes, and the BT55 current tier is the tier of the BT54 switch in force, "
             "changing at the next switch when that is near",
+    pixit=["test_timeout_s"],
     requirements=["REQ-TBL-030", "REQ-TBL-031", "REQ-TBL-032", "REQ-TBL-033", "REQ-TBL-034"],
     pics="PICS_CLOCK",
     steps=[("Read BT52, BT55, BT52", "BT55 9 bytes; TZ applied and DST applied set"),
@@ -240,7 +242,7 @@ def _tier_now(bt54, bt50, day_of_week: int, season: int, hour: int, minute: int)
            ("Compute the tier in force from BT54 for the BT55 local time", "BT55 CURR_TIER equals it"),
            ("If the next switch is within 20 min: wait past it and read BT55", "the new tier")],
 )
-def test_tou_state(tc, session, plan):
+def test_tou_state_dut_time(tc, session, plan):
     """Source: TS 104 001 Clauses 7-8 (clause unknown); MEP-DG p.220-229 (tbl §8.7, §9.5, §11.4 MF-04, MF-05)."""
     dut = Dut(tc, session, plan)
     with tc.step(1):
@@ -452,6 +454,7 @@ def test_load_profile_tables(tc, session, plan):
     purpose="Ensure that, when an interval of an active load-profile data set ends, the DUT records exactly one "
             "interval: BT63's valid-interval count (or block) advances by one and the interval's simple-status bit and "
             "the block end time are set in BT64",
+    pixit=["test_timeout_s"],
     requirements=["REQ-TBL-042"],
     pics="PICS_LOAD_PROFILE and PICS_CLOCK",
     steps=[("Read BT61 (interval length), BT63 and BT52", "an active data set"),
@@ -459,7 +462,7 @@ def test_load_profile_tables(tc, session, plan):
            ("Read BT63", "one more valid interval in the same block, or a new block with its first interval"),
            ("Read the newest block's end time and simple status", "end time = that interval end; its bit set")],
 )
-def test_interval_recorded(tc, session, plan):
+def test_interval_recorded_dut_time(tc, session, plan):
     """Source: TS 104 001 Clauses 7-8 (clause unknown); OPG p.30-38 (tbl §9.2, §11.5 LP-01)."""
     dut = Dut(tc, session, plan)
     with tc.step(1):
