@@ -223,6 +223,21 @@ class Dut:
         self.strict = strict
         self._tables: dict[int, Record] = {}
         self._last_psn: int | None = None
+        self._waited = 0.0
+
+    def wait(self, seconds: float, why: str, *, force: bool = False) -> None:
+        """Let DUT time pass (session.wait). On a real clock a case that would wait longer in total than 80 % of
+        pixit.test_timeout_s is INCONC instead of running into the bound (raise the PIXIT to run it); ``force``
+        (putting the DUT back) waits anyway."""
+        from osgp.clock import VirtualClock
+
+        seconds = max(float(seconds), 0.0)
+        self._waited += seconds
+        bound = self.plan.pixit.test_timeout_s
+        if not force and not isinstance(self.session.clock, VirtualClock) and bound and self._waited > 0.8 * bound:
+            self.tc.inconc(f"this case needs {self._waited:.0f} s of DUT time ({why}); pixit.test_timeout_s is "
+                           f"{bound:g} s")
+        self.session.wait(seconds, why)
 
     def need(self, condition: object, reason: str) -> None:
         """What the scenario needs from the DUT: INCONC unless it holds (FAIL for a strict use case)."""
@@ -414,7 +429,7 @@ class Dut:
                 break
             if self.session.clock.now() - written >= POST_DELAY_S:
                 break
-            self.session.wait(0.25, "BT08 does not show the result yet (it has up to 1 s, REQ-PRC-004)")
+            self.wait(0.25, "BT08 does not show the result yet (it has up to 1 s, REQ-PRC-004)")
         return Call(number, psn, write, result, reads, sent, written)
 
     def run(self, number: int, params: bytes | dict = b"", *, what: str = "", **kw: Any) -> ProcedureResponse:
@@ -469,7 +484,7 @@ class Dut:
     def require_clock_runs(self, seconds: float = 5.0) -> None:
         """INCONC unless BT52 advances with the tester clock over ``seconds`` (REQ-MGT-001 as a precondition)."""
         a = self.clock()
-        self.session.wait(seconds, "to see the DUT clock run")
+        self.wait(seconds, "to see the DUT clock run")
         ok, how = moved_by(a, self.clock(), 0)
         self.tc.require(ok, f"the DUT clock does not run with real time (drift {how} over {seconds:g} s, "
                         "REQ-MGT-001): clock moves cannot be judged")

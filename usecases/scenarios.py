@@ -238,7 +238,8 @@ def operate_relay(dut: Dut, close: bool) -> Call:
     return dut.call(number, RELAY_PARAMS.encode({"command": 1 if close else 0}, dut.dims()))
 
 
-def watch_relay(dut: Dut, final: int, bound: float = RELAY_SETTLE_S, step: float = 0.5) -> list[int]:
+def watch_relay(dut: Dut, final: int, bound: float = RELAY_SETTLE_S, step: float = 0.5, *,
+                force: bool = False) -> list[int]:
     """ET23.94 read until it shows ``final`` or ``bound`` seconds pass: every value seen, in order."""
     seen: list[int] = []
     start = dut.session.clock.now()
@@ -247,12 +248,12 @@ def watch_relay(dut: Dut, final: int, bound: float = RELAY_SETTLE_S, step: float
         seen.append(v)
         if v == final or dut.session.clock.now() - start >= bound:
             return seen
-        dut.session.wait(step, f"contactor transient: ET23.94 reads {v}, waiting for {final}")
+        dut.wait(step, f"contactor transient: ET23.94 reads {v}, waiting for {final}", force=force)
 
 
-def relay_spacing(dut: Dut) -> None:
-    dut.session.wait(RELAY_SPACING_S, "contactor operations are at least 10 s apart (MEP-DG p.134): leave room "
-                                      "after any earlier operation")
+def relay_spacing(dut: Dut, *, force: bool = False) -> None:
+    dut.wait(RELAY_SPACING_S, "contactor operations are at least 10 s apart (MEP-DG p.134): leave room after any "
+                              "earlier operation", force=force)
 
 
 @dataclass(frozen=True)
@@ -286,9 +287,9 @@ def relay_kept_closed(dut: Dut) -> Iterator[None]:
         yield
     finally:
         if relay_status(dut) != RELAY_CLOSED:
-            relay_spacing(dut)
+            relay_spacing(dut, force=True)
             c = operate_relay(dut, close=True)
-            seen = watch_relay(dut, RELAY_CLOSED)
+            seen = watch_relay(dut, RELAY_CLOSED, force=True)
             if seen[-1] != RELAY_CLOSED:
                 dut.tc.record(Verdict.INCONC, f"could not close the contactor again ({c.describe()}; ET23.94 {seen})")
             else:
@@ -342,7 +343,7 @@ def wait_adjustment(dut: Dut, delta: int, *, poll_s: float = 15.0) -> tuple[list
             return statuses, True
         if dut.session.clock.now() - start >= bound:
             return statuses, False
-        dut.session.wait(poll_s, f"EP16 adjustment of {delta:+d} s in progress (ET54.71 = {s})")
+        dut.wait(poll_s, f"EP16 adjustment of {delta:+d} s in progress (ET54.71 = {s})")
 
 
 def adjust_clock(dut: Dut, delta: int, *, poll_s: float = 15.0) -> Slew:

@@ -47,7 +47,7 @@ PENDING_EVENT = 28  # C12.19 'pending table activated' (REQ-TBL-019)
             "closes again after the 10 s spacing",
     requirements=["REQ-PRC-036", "REQ-PRC-037", "REQ-PRC-038"],
     pics="PICS_PROCEDURES and PICS_DISCONNECT",
-    pixit=["disconnect_procedure"],
+    pixit=["disconnect_procedure", "test_timeout_s"],
     initial="The contactor is closed",
     steps=[("Read ET23.94, BT23 and the BT74 header; wait 10 s", "0 (closed)"),
            ("Disconnect (pixit.disconnect_procedure, 0)", "result 0; ET23.94 reaches 2; BT03 alarm set"),
@@ -72,7 +72,7 @@ def test_remote_disconnect(tc, session, plan):
                      "state' is clear after the disconnect")
         with tc.step(3):
             e0 = dut.read(bt(23)).tot_data_block.summations[0]
-            dut.session.wait(60, "the customer disconnected")
+            dut.wait(60, "the customer disconnected")
             e1 = dut.read(bt(23)).tot_data_block.summations[0]
             tc.observe(f"forward energy while disconnected: {e0} -> {e1}")
         with tc.step(4):
@@ -94,7 +94,7 @@ def test_remote_disconnect(tc, session, plan):
             "slewed delta (EP16) until ET54.71 reports the adjustment done",
     requirements=["REQ-PRC-025", "REQ-MGT-003", "REQ-MGT-005", "REQ-PRC-031"],
     pics="PICS_SET_TIME",
-    pixit=["ep16_layout"],
+    pixit=["ep16_layout", "test_timeout_s"],
     steps=[("Read BT52 and the BT74 header", "0x00"),
            ("BP10 to the DUT time + 20 s", "result 0; BT52 20 s ahead"),
            ("Read the BT74 entries logged", "events 3 and 4 among them"),
@@ -140,6 +140,7 @@ def test_set_clock(tc, session, plan):
             "calendar, BT04 records the activation and the log notes it",
     requirements=["REQ-TBL-013", "REQ-TBL-016", "REQ-TBL-019"],
     pics="PICS_PENDING",
+    pixit=["test_timeout_s"],
     initial="BT54 writable and not pending; it is written back at the end",
     steps=[("Read BT50, BT54, BT04 and the BT74 header", "0x00"),
            ("Write BT4150: PED relative 2 min, BT54 with the next calendar id", "0x00; BT04 lists BT54 with that PED; "
@@ -170,7 +171,7 @@ def test_activate_pending_table(tc, session, plan):
                      stop=True)
             tc.check(same_content(dut.read(bt(54)), before), "BT54 changed before its PED time")
         with tc.step(3):
-            dut.session.wait(125, "the PED time (2 min after the write)")
+            dut.wait(125, "the PED time (2 min after the write)")
             tc.check(same_content(dut.read(bt(54)), new), "2 min after the write BT54 does not hold the pending "
                      "calendar")
             tc.check(not is_pending(dut, bt(54)), "BT04 still lists BT54 as pending after its PED time")

@@ -71,6 +71,7 @@ def test_read_identity(tc, session, plan):
     purpose="A head-end reads the billing data: register dimensions (BT21), data selection (BT22) and current "
             "registers (BT23) decoded with those dimensions; forward energy never goes back between two readings",
     requirements=["REQ-TBL-022", "REQ-TBL-023", "REQ-TBL-024"],
+    pixit=["test_timeout_s"],
     steps=[("Read BT21 and BT22", "0x00, decode (BT22 sized by BT21)"),
            ("Read BT23", "0x00, its length follows BT21"),
            ("Read BT23 again 60 s later", "forward energy (total summation 0) not lower")],
@@ -86,7 +87,7 @@ def test_read_billing(tc, session, plan):
         size = schema(bt(23)).size(dims)
         tc.observe(f"BT23 ({size} bytes): totals {first.totals}")
     with tc.step(3):
-        dut.session.wait(60, "registers to advance")
+        dut.wait(60, "registers to advance")
         second = read_billing(dut)
         tc.check(second.totals[0] >= first.totals[0], f"forward energy went back from {first.totals[0]} to "
                  f"{second.totals[0]}")
@@ -102,7 +103,7 @@ def test_read_billing(tc, session, plan):
             "blocks read are then marked read (BP05)",
     requirements=["REQ-TBL-036", "REQ-TBL-039", "REQ-TBL-040", "REQ-TBL-042", "REQ-PRC-019"],
     pics="PICS_LOAD_PROFILE",
-    pixit=["bp05_list_codes"],
+    pixit=["bp05_list_codes", "test_timeout_s"],
     steps=[("Read BT61 and BT63", "0x00; valid blocks <= BT61 blocks, valid intervals <= intervals per block, "
                                   "unread <= valid"),
            ("Read the newest block of BT64", "0x00; its simple status flags the valid intervals"),
@@ -129,7 +130,7 @@ def test_load_profile(tc, session, plan):
                      f"{st.nbr_valid_int} are valid")
             tc.observe(f"newest block ends {lp.block.end_time}, {flagged} intervals flagged")
     with tc.step(3):
-        dut.session.wait(lp.interval_s + 5, "one load-profile interval to end")
+        dut.wait(lp.interval_s + 5, "one load-profile interval to end")
         st2 = lp_status(dut)
         new_block = (st2.last_block_seq_nbr - st.last_block_seq_nbr) % (1 << 32)
         tc.check(new_block >= 1 or st2.nbr_valid_int > st.nbr_valid_int,

@@ -45,7 +45,7 @@ def test_clock_runs(tc, session, plan):
     with tc.step(1):
         a = dut.clock()
     with tc.step(2):
-        dut.session.wait(RUN_S, "the DUT clock to run")
+        dut.wait(RUN_S, "the DUT clock to run")
         b = dut.clock()
         ok, how = moved_by(a, b, 0)
         tc.check(ok, f"over {b.end - a.start:.1f} s of tester time BT52 went from {stamp(a.utc)} to {stamp(b.utc)}: "
@@ -79,7 +79,7 @@ def test_set_time(tc, session, plan):
             ok, how = set_to(c1, c0.utc + 60, call)
             tc.check(ok, f"BP10 set the clock to {stamp(c0.utc + 60)}: {how}")
         with tc.step(4):
-            dut.session.wait(RUN_S, "the DUT clock to run after the set")
+            dut.wait(RUN_S, "the DUT clock to run after the set")
             ok, how = moved_by(c1, dut.clock(), 0)
             tc.check(ok, f"after the set BT52 drifted by {how} over {RUN_S} s: it does not keep running")
     finally:

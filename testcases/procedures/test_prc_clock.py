@@ -51,7 +51,7 @@ def test_bp10_set_mask(tc, session, plan):
     with tc.step(1):
         c0 = dut.clock()
         if c0.utc % DAY > DAY - 120:
-            dut.session.wait(DAY - c0.utc % DAY + 5, "a time of day away from midnight")
+            dut.wait(DAY - c0.utc % DAY + 5, "a time of day away from midnight")
             c0 = dut.clock()
     try:
         with tc.step(2):
@@ -132,7 +132,7 @@ def test_bp10_invalid(tc, session, plan):
             "reads 1 (in progress) and then 2 (done), the clock does not jump but ends 20 s ahead",
     requirements=["REQ-PRC-031"],
     pics="PICS_PROCEDURES and PICS_CLOCK",
-    pixit=["ep16_layout"],
+    pixit=["ep16_layout", "test_timeout_s"],
     initial="No clock adjustment in progress",
     steps=[("Read BT52 twice 5 s apart, and ET54.71", "the clock runs; ET54.71 not 1"),
            ("EP16 by +20 s", "result 0"),

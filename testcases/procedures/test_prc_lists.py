@@ -47,6 +47,7 @@ def _prepare_log(tc, dut: Dut, need: int):
             "result 0 and every non-zero BT23 total summation is lower afterwards",
     requirements=["REQ-PRC-017"],
     pics="PICS_PROCEDURES",
+    pixit=["test_timeout_s"],
     initial="A laboratory DUT whose measured data may be cleared (BP03 cannot be undone); energy flowing",
     steps=[("Read BT23 (waiting up to 10 min for at least 10 Wh of forward energy)", "0x00, forward energy >= 10"),
            ("Start BP03", "result 0"),
@@ -62,7 +63,7 @@ def test_bp03_clear_data(tc, session, plan):
         before = dut.read(bt(23)).tot_data_block.summations
         waited = 0
         while before[0] < 10 and waited < 600:
-            dut.session.wait(30, "forward energy to accumulate in BT23")
+            dut.wait(30, "forward energy to accumulate in BT23")
             waited += 30
             before = dut.read(bt(23)).tot_data_block.summations
         tc.require(before[0] >= 10, f"BT23 forward energy is {before[0]} after {waited} s: nothing to clear")

@@ -330,7 +330,7 @@ def test_repeated_psn_not_executed(tc, session, plan):
             ok, how = set_to(dut.clock(), c0.utc + 60, first)
             tc.require(ok, f"the first BP10 did not set the clock ({how}; REQ-MGT-003): a repeat cannot be told")
         with tc.step(2):
-            dut.session.wait(5, "time for a repeated BP10 to show")
+            dut.wait(5, "time for a repeated BP10 to show")
             again = dut.call(BP10_SET_DATE_TIME, params, psn=first.psn)
             tc.check(again.write.code == ResponseCode.ONP, f"BP10 repeating PSN {first.psn} answered "
                      f"{again.write.describe()}, not 0x04")

@@ -138,7 +138,7 @@ def test_operations_spacing(tc, session, plan):
                     break
                 if v in (RELAY_CLOSING, RELAY_CLOSED):
                     early.append((round(end - sent, 2), v))
-                dut.session.wait(1.0, "the 10 s spacing after the disconnect")
+                dut.wait(1.0, "the 10 s spacing after the disconnect")
             tc.check(not early, f"the contactor was closing/closed less than 10 s after the disconnect was sent "
                      f"(s after, ET23.94): {early}")
         with tc.step(5):
@@ -178,7 +178,7 @@ def test_relay_bad_command(tc, session, plan):
         with tc.step(3):
             seen = [relay_status(dut)]
             for _ in range(5):
-                dut.session.wait(1.0, "a contactor reaction to the refused command")
+                dut.wait(1.0, "a contactor reaction to the refused command")
                 seen.append(relay_status(dut))
             tc.check(all(v == RELAY_CLOSED for v in seen), f"after the refused command ET23.94 read {seen}")
 
