@@ -42,6 +42,10 @@ class DutProtocolError(OsgpError):
     session; a test case that lets it escape gets FAIL, because the fault is the DUT's, not ours."""
 
 
+class WaitBudgetExceeded(OsgpError):
+    """A test case needs more real DUT time than the campaign allows (INCONC: not judged, not failed)."""
+
+
 class ConfigError(OsgpError):
     """Bad configuration: test plan, target URL, key file. Exit status 3 from the CLI."""
 

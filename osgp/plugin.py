@@ -175,7 +175,8 @@ def make_session(driver: Any, plan: Plan, tids: Any = None) -> Any:
     config = SessionConfig(domain=a.domain, tester_subnet=a.tester.subnet or a.subnet, tester_node=a.tester.node,
                            dut=ToNode(a.subnet, a.node), profile=profile, apdu_prefix=px.apdu_prefix,
                            retries=px.lon_timers.retries, tx_timer_code=px.lon_timers.tx_timer_code)
-    return Session(driver, config, tids=tids)
+    budget = 0.8 * px.test_timeout_s if px.test_timeout_s else None
+    return Session(driver, config, tids=tids, wait_budget=budget)
 
 
 # ---- the per-test bound --------------------------------------------------------------------------

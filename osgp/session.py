@@ -41,8 +41,8 @@ from osgp.app import (
     unwrap_apdu,
     wrap_apdu,
 )
-from osgp.clock import Clock
-from osgp.errors import DecodeError, DeviceTimeout, DutProtocolError, SecurityError
+from osgp.clock import Clock, VirtualClock
+from osgp.errors import DecodeError, DeviceTimeout, DutProtocolError, SecurityError, WaitBudgetExceeded
 from osgp.security import SecurityProfile, SentRequest
 from osgp.tables import ProcedureResponse, decode_procedure_response, encode_procedure_initiate
 from osgp.transaction import (
@@ -166,7 +166,7 @@ class Session:
     """A conversation with one DUT over one driver (see the module docstring)."""
 
     def __init__(self, driver, config: SessionConfig, *, clock: Clock | None = None,
-                 tids: TidAllocator | None = None) -> None:
+                 tids: TidAllocator | None = None, wait_budget: float | None = None) -> None:
         self.driver = driver
         self.config = config
         self.clock: Clock = clock if clock is not None else driver.clock
@@ -175,6 +175,9 @@ class Session:
         self.requester = Requester(config.tester_subnet, config.tester_node, config.domain, tids=tids)
         self.seq: int | None = None if config.initial_seq is None else (config.initial_seq - 1) % _SEQ_MOD
         self.psn = 0
+        # Real seconds of DUT time this session may wait for (None: no limit). A virtual clock waits for free.
+        self.wait_budget = wait_budget
+        self.waited = 0.0
         self.exchanges: list[Exchange] = []
         self.observations: list[str] = []
         self._listeners: list[Callable[[Exchange], None]] = []
@@ -218,7 +221,15 @@ class Session:
 
     def wait(self, seconds: float, why: str) -> None:
         """Let DUT time pass (a PED activation time, a load-profile interval end). On the loopback's
-        virtual clock this is instant; on a real DUT it is a real, bounded wait. Recorded as evidence."""
+        virtual clock this is instant; on a real DUT it is a real wait, and one that would take the
+        session past its ``wait_budget`` raises :class:`WaitBudgetExceeded` (INCONC) instead."""
+        seconds = max(float(seconds), 0.0)
+        real = not isinstance(self.clock, VirtualClock)
+        if real and self.wait_budget is not None and self.waited + seconds > self.wait_budget:
+            raise WaitBudgetExceeded(
+                f"not judged: this case needs {self.waited + seconds:.0f} s of real DUT time ({why}), more than "
+                f"the campaign allows ({self.wait_budget:.0f} s: 80 % of pixit.test_timeout_s)")
+        self.waited += seconds
         self.observe(f"waited {seconds:g} s: {why}")
         self.clock.sleep(seconds)
 
