@@ -101,7 +101,7 @@ NOT_JUDGED = ("of real DUT time", "s of DUT time", "cannot power-cycle")
 def _real_time_plan(directory: Path) -> Path:
     data = yaml.safe_load(killmatrix.DEFAULT_PLAN.read_text(encoding="utf-8"))
     pixit = data.setdefault("pixit", {})
-    pixit["test_timeout_s"] = 20
+    pixit["test_timeout_s"] = 15
     # A served device on this machine answers in well under a millisecond: 128 ms transmit timers keep the
     # cases that expect silence (and so wait out every retry) short.
     pixit["lon_timers"] = {"tx_timer_code": 6, "retries": 3}
@@ -110,14 +110,22 @@ def _real_time_plan(directory: Path) -> Path:
     return path
 
 
+# Left to the loopback runs: the late-answer timer case listens for 30 s by design, and the contactor cases
+# need 10 s between operations, also to restore the contactor (cut short by the budget, they would leave
+# it open for the cases after them).
+REAL_TIME_SKIP = "not (TC_LNK_TMR_TI_01 or TC_PRC_RLY or UC_REMOTE_DISCONNECT)"
+
+
 def _campaign_over(url: str, tmp_path: Path, label: str) -> killmatrix.CampaignRun:
-    return killmatrix.run_campaign(label, _real_time_plan(tmp_path), url, tmp_path / label)
+    return killmatrix.run_campaign(label, _real_time_plan(tmp_path), url, tmp_path / label,
+                                   extra=["-k", REAL_TIME_SKIP])
 
 
 def _judged_and_clean(run: killmatrix.CampaignRun) -> dict[str, str]:
     """Cases that are neither PASS/NA nor honestly 'not judged' for lack of real time."""
     return {i: r for i, r in _not_clean(run).items()
-            if not (run.verdicts.get(i) == "INCONC" and any(n in r for n in NOT_JUDGED))}
+            if not (run.verdicts.get(i) == "INCONC" and any(n in r for n in NOT_JUDGED))
+            and run.verdicts.get(i) != "NOT RUN"}
 
 
 def test_conforming_device_passes_over_cnip_udp(tmp_path: Path) -> None:
