@@ -108,6 +108,10 @@ class Driver(abc.ABC):
 
     # -- harness capabilities -----------------------------------------------------------------------
 
+    #: Frames go on the medium exactly as given, wrong CRC or truncated included (a network interface
+    #: that computes the CRC itself cannot do this).
+    carries_invalid_frames: bool = True
+
     #: The driver can switch the DUT off and on again (loopback: the reference device's power_cycle).
     can_power_cycle: bool = False
 

@@ -42,8 +42,12 @@ class DutProtocolError(OsgpError):
     session; a test case that lets it escape gets FAIL, because the fault is the DUT's, not ours."""
 
 
-class WaitBudgetExceeded(OsgpError):
-    """A test case needs more real DUT time than the campaign allows (INCONC: not judged, not failed)."""
+class NotJudged(OsgpError):
+    """The test harness cannot do what a case needs on this transport (INCONC: not judged, not failed)."""
+
+
+class WaitBudgetExceeded(NotJudged):
+    """A test case needs more real DUT time than the campaign allows."""
 
 
 class ConfigError(OsgpError):

@@ -42,7 +42,7 @@ from osgp.app import (
     wrap_apdu,
 )
 from osgp.clock import Clock, VirtualClock
-from osgp.errors import DecodeError, DeviceTimeout, DutProtocolError, SecurityError, WaitBudgetExceeded
+from osgp.errors import DecodeError, DeviceTimeout, DutProtocolError, NotJudged, SecurityError, WaitBudgetExceeded
 from osgp.security import SecurityProfile, SentRequest
 from osgp.tables import ProcedureResponse, decode_procedure_response, encode_procedure_initiate
 from osgp.transaction import (
@@ -390,6 +390,12 @@ class Session:
     def send_frames(self, frames: Iterable[bytes], listen: float) -> list[bytes]:
         """Send raw frames (already encoded, CRC included or deliberately wrong) and collect every
         frame received for ``listen`` seconds. For link-layer test cases only."""
+        frames = [bytes(f) for f in frames]
+        invalid = [f for f in frames if len(f) < 8 or lon.crc16(f[:-2]) != int.from_bytes(f[-2:], "big")]
+        if invalid and not getattr(self.driver, "carries_invalid_frames", True):
+            raise NotJudged(f"not judged: {type(self.driver).__name__} cannot put a frame with a wrong CRC or "
+                            f"truncated on the medium (its network interface frames and checks it itself): "
+                            f"{invalid[0].hex(' ')}")
         ex = Exchange(len(self.exchanges) + 1, self.clock.now(), None, b"", None, b"")
         self._current = ex
         received: list[bytes] = []

@@ -38,7 +38,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, NoReturn, TypeVar
 
-from osgp.errors import ConfigError, DeviceTimeout, DutProtocolError, WaitBudgetExceeded
+from osgp.errors import ConfigError, DeviceTimeout, DutProtocolError, NotJudged
 from osgp.pics import Expr, Mismatch, Observed, PicsError, PicsValue, compare, compile_expr, observe_pics
 from osgp.verdicts import Verdict
 
@@ -455,7 +455,7 @@ class CaseRun:
                 self.record(Verdict.FAIL, f"the DUT did not answer in time: {exc}")
             else:
                 self.record(Verdict.INCONC, f"no answer from the DUT within the bounds: {exc}")
-        elif isinstance(exc, WaitBudgetExceeded):
+        elif isinstance(exc, NotJudged):
             self.record(Verdict.INCONC, str(exc))
         elif isinstance(exc, DutProtocolError):
             self.record(Verdict.FAIL, f"the DUT's answer breaks the protocol: {exc}")

@@ -95,7 +95,7 @@ class _PtyBridge:
 # Over a network or serial line DUT time passes for real: cases that need more of it than the plan's
 # budget (80 % of pixit.test_timeout_s) are INCONC "not judged", and so are cases needing a harness
 # power cycle. Everything else must PASS (or be NA), exactly as over the loopback.
-NOT_JUDGED = ("of real DUT time", "s of DUT time", "cannot power-cycle")
+NOT_JUDGED = ("of real DUT time", "s of DUT time", "cannot power-cycle", "cannot put a frame")
 
 
 def _real_time_plan(directory: Path) -> Path:
