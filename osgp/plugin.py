@@ -610,7 +610,7 @@ class Campaign:
 
     def build_results(self) -> Any:
         from reports.model import Campaign as RCampaign
-        from reports.model import Dut, Lab, PicsObservation, Results, assumptions_from_register
+        from reports.model import ChannelPrediction, Dut, Lab, PicsObservation, Results, assumptions_from_register
 
         plan = self.ensure_plan()
         import osgp
@@ -622,6 +622,9 @@ class Campaign:
             tool_version=osgp.__version__, tool_commit=_git_commit(), seed=self.seed, target=plan.target,
             driver=dict(self.driver.describe()) if self.driver is not None else {},
             inconc_allowed=not plan.policy.inconc_fails_run)
+        channel = getattr(self.driver, "channel", None)
+        if channel is not None:  # the loopback's power-line model: what the same campaign costs on a real line
+            campaign.channel = ChannelPrediction(predicted_s=self.driver.elapsed, airtime_s=channel.stats.airtime)
         d = plan.dut
         dut = Dut(d.manufacturer, d.model, d.serial, d.firmware, d.hardware,
                   plan.address.neuron_id.hex().upper() if plan.address.neuron_id else "")
