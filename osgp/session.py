@@ -174,7 +174,7 @@ class Session:
         # case, and a fresh allocator would start every case at TID 0 again.
         self.requester = Requester(config.tester_subnet, config.tester_node, config.domain, tids=tids)
         self.seq: int | None = None if config.initial_seq is None else (config.initial_seq - 1) % _SEQ_MOD
-        self.psn = 0
+        self.psn: int | None = None  # last PSN this session wrote; None: learn it from BT08 first
         # Real seconds of DUT time this session may wait for (None: no limit). A virtual clock waits for free.
         self.wait_budget = wait_budget
         self.waited = 0.0
@@ -255,7 +255,7 @@ class Session:
                   **kw) -> ProcedureOutcome:
         """Run a procedure: full write of BT07, then read BT08 (tables digest §5.1-5.2)."""
         if psn is None:
-            psn = (self.psn + 1) % 256
+            psn = (self._last_psn(**kw) + 1) % 256
         self.psn = psn
         write = self.write(bt(7), encode_procedure_initiate(number, psn, params, selector), **kw)
         if write.code != ResponseCode.OK:
@@ -268,6 +268,19 @@ class Session:
             except DecodeError as e:
                 self.observe(f"BT08 after procedure {number} PSN {psn} does not decode: {e}")
         return ProcedureOutcome(number, psn, write, read, result)
+
+    def _last_psn(self, **kw) -> int:
+        """The PSN to follow: ours, or the one in BT08 (the DUT refuses a BT07 write that repeats the last
+        PSN it saw, whoever wrote it, so a new session must not start blindly at 1)."""
+        if self.psn is None:
+            self.psn = 0
+            r = self.read(bt(8), **kw)
+            if r.code == ResponseCode.OK:
+                try:
+                    self.psn = decode_procedure_response(r.data).psn
+                except DecodeError:
+                    pass
+        return self.psn
 
     # ---- the OSGP exchange ----------------------------------------------------------------------
 
