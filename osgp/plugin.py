@@ -127,10 +127,10 @@ def make_driver(plan: Plan, seed: int) -> Any:
         from drivers import open_driver
     except ImportError as e:
         raise OsgpError(f"the drivers package is not available ({e}); no test case can reach the DUT") from None
-    return open_driver(plan.target, device_factory=_refdevice_factory(plan), seed=seed)
+    return open_driver(plan.target, device_factory=refdevice_factory(plan), seed=seed)
 
 
-def _refdevice_factory(plan: Plan) -> Any:
+def refdevice_factory(plan: Plan) -> Any:
     def factory(clock: Any = None, faults: Any = ()) -> Any:
         try:
             import refdevice

@@ -17,7 +17,7 @@ import yaml
 from drivers.server import serve
 from osgp.clock import MonotonicClock
 from osgp.plan import load_plan
-from osgp.plugin import _refdevice_factory
+from osgp.plugin import refdevice_factory
 from refdevice import killmatrix
 
 OUT = Path(os.environ.get("OSGP_SELFTEST_OUT", Path(__file__).resolve().parent.parent / "out" / "selftest"))
@@ -35,7 +35,7 @@ class _Served:
 
     def __init__(self, url: str) -> None:
         plan = load_plan(killmatrix.DEFAULT_PLAN)
-        self.device = _refdevice_factory(plan)(clock=MonotonicClock(), faults=())
+        self.device = refdevice_factory(plan)(clock=MonotonicClock(), faults=())
         self.stop = threading.Event()
         self.ready = threading.Event()
         self.url = url

@@ -9,7 +9,7 @@ from osgp.app import ResponseCode, bt
 from osgp.clock import MonotonicClock
 from osgp.errors import DeviceTimeout, DutProtocolError, NotJudged, WaitBudgetExceeded
 from osgp.plan import load_plan
-from osgp.plugin import _refdevice_factory, make_session
+from osgp.plugin import make_session, refdevice_factory
 from osgp.session import ResponseNotAuthentic
 from refdevice import killmatrix
 
@@ -20,7 +20,7 @@ def plan():
 
 
 def _open(plan, url: str = "loopback:", **kw):
-    drv = open_driver(url, device_factory=_refdevice_factory(plan), **kw)
+    drv = open_driver(url, device_factory=refdevice_factory(plan), **kw)
     drv.open()
     return drv
 
