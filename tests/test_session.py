@@ -98,3 +98,27 @@ def test_power_cycle_is_a_harness_capability(plan) -> None:
         s.power_cycle(1.0)
         r = s.read(bt(1), seq=before, resync=False)
         assert r.code == ResponseCode.INVALID_SEQUENCE and r.expected_seq == before
+
+
+def _lossy_read(plan, seed: int) -> tuple[bool, list[tuple[float, str, bool, str]]]:
+    """A read over an A-band channel whose primary carrier loses everything and secondary nothing."""
+    from osgp import lon
+
+    url = f"loopback:?channel=a-band&loss=1.0&loss_alt=0.0&seed={seed}"
+    with _open(plan, url) as drv:
+        events = []
+        drv.add_tap(lambda e: events.append((round(e.t, 6), e.direction, bool(lon.decode(e.frame).alt_path),
+                                             e.note)))
+        s = make_session(drv, plan)
+        ok = s.read(bt(1)).ok
+    return ok, events
+
+
+def test_retries_reach_the_dut_on_the_secondary_carrier_and_the_timeline_repeats(plan) -> None:
+    ok, events = _lossy_read(plan, seed=7)
+    assert ok  # only the alternate-path tries (the last retries) got through
+    primary = [note for _, d, alt, note in events if d == "tx" and not alt]
+    secondary = [note for _, d, alt, note in events if d == "tx" and alt]
+    assert primary and all("lost" in n for n in primary)
+    assert secondary and any("lost" not in n for n in secondary)
+    assert _lossy_read(plan, seed=7) == (ok, events)  # same seed, same timeline
