@@ -146,6 +146,13 @@ def refdevice_factory(plan: Plan) -> Any:
             "address.subnet": a.subnet, "address.node": a.node}
         if a.neuron_id is not None:
             overrides["address.neuron_id"] = a.neuron_id.hex()
+        # The simulated DUT is built with the hardware the plan declares (a meter without a contactor,
+        # without load profile ...), so a reduced PICS is checked against a device that really lacks it.
+        pics = plan.pics
+        for item, option in (("PICS_DISCONNECT", "capabilities.relay"), ("PICS_LOAD_PROFILE",
+                             "capabilities.load_profile"), ("PICS_FW_UPGRADE", "capabilities.firmware_upgrade")):
+            if pics.get(item) is False:
+                overrides[option] = False
         device = refdevice.build(faults=faults, clock=clock, **overrides)
         device.prefix = plan.pixit.apdu_prefix  # ASM-APP-01: the envelope both sides assume
         return device
