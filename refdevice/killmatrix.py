@@ -105,13 +105,15 @@ def plan_for_mode(mode: str, directory: Path) -> Path:
 
 
 def run_campaign(label: str, plan: Path, target: str, out: Path, *, mode: str = "default",
-                 seed: int = 1, extra: list[str] | None = None) -> CampaignRun:
+                 seed: int = 1, extra: list[str] | None = None, reports: str = "results",
+                 env: dict[str, str] | None = None) -> CampaignRun:
     """One campaign in its own pytest process; its verdicts come from its results.json."""
     cmd = [sys.executable, "-m", "pytest", str(REPO_ROOT / "testcases"), str(REPO_ROOT / "usecases"),
            "-p", "osgp.plugin", f"--rootdir={REPO_ROOT}", "-c", str(REPO_ROOT / "pyproject.toml"),
            f"--plan={plan}", f"--target={target}", f"--out={out}", f"--seed={seed}",
            "-q", "-p", "no:cacheprovider", *(extra or [])]
-    env = dict(os.environ, OSGP_REPORTS="results")  # results.json only: no PCTR/PDF per fault run
+    # By default results.json only: no PCTR/PDF per fault run.
+    env = dict(os.environ, **(env or {}), OSGP_REPORTS=reports)
     try:
         proc = subprocess.run(cmd, cwd=REPO_ROOT, capture_output=True, text=True, timeout=CAMPAIGN_TIMEOUT_S,
                               env=env)

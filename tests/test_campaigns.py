@@ -156,3 +156,25 @@ def test_kill_matrix_is_complete(tmp_path: Path) -> None:
     survivors = [r.fault for r in matrix.rows if not r.killed]
     assert not survivors, f"faults not killed: {survivors}\n{table}"
 
+
+
+def test_no_key_leaks_into_any_campaign_output(tmp_path: Path) -> None:
+    """A real campaign (full reports, trace, JUnit, pytest-html, allure, bundle) with fresh random keys from
+    the environment: no file under --out carries any key in hex, base64 or raw form."""
+    from reports.redact import scan_for_secrets
+
+    data = yaml.safe_load(killmatrix.DEFAULT_PLAN.read_text(encoding="utf-8"))
+    keys = {name: os.urandom(16) for name in data["security"]["keys"]}
+    for name in keys:
+        data["security"]["keys"][name]["secret"] = f"env:OSGP_TEST_KEY_{name.upper()}"
+    plan = tmp_path / "testplan-envkeys.yaml"
+    plan.write_text(yaml.safe_dump(data, sort_keys=False), encoding="utf-8")
+    env = {f"OSGP_TEST_KEY_{n.upper()}": k.hex() for n, k in keys.items()}
+    out = tmp_path / "out"
+    run = killmatrix.run_campaign("secrets", plan, "loopback:", out, reports="all", env=env,
+                                  extra=["-k", "TC_SEC or TC_APP_READ or UC_CHANGE_KEYS"])
+    judged = {i: r for i, r in _not_clean(run).items() if run.verdicts.get(i) != "NOT RUN"}
+    assert run.verdicts and not judged, judged or run.problem
+    produced = {p.name for p in out.rglob("*") if p.is_file()}
+    assert {"results.json", "pctr.html", "pctr.pdf", "trace.pcap", "junit.xml", "manifest.json"} <= produced
+    assert scan_for_secrets([out], list(keys.values())) == []
