@@ -30,8 +30,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, NoReturn
 
-from osgp.app import Response, ResponseCode, bt, et, table_name
+from osgp.app import ResponseCode, bt, et, table_name
 from osgp.errors import DecodeError, EncodeError
+from osgp.session import ProcedureOutcome
 from osgp.tables import (
     BT03_MFG_STATUS,
     Dimensions,
@@ -179,24 +180,13 @@ def set_to(reading: ClockReading, target: float, call: Call, tol: float = CLOCK_
 
 
 @dataclass(frozen=True)
-class Call:
-    """A procedure call: the BT07 write and what BT08 showed afterwards."""
+class Call(ProcedureOutcome):
+    """A procedure call: the BT07 write and what BT08 showed afterwards (``read`` is the last BT08 read),
+    with the re-read count and timing the use cases judge; ``accepted``/``echoed`` come from the session's."""
 
-    number: int
-    psn: int
-    write: Response
-    result: ProcedureResponse | None
-    bt08_reads: int
+    bt08_reads: int = 0
     sent: float = 0.0  # tester clock when the BT07 write left
     answered: float = 0.0  # tester clock when its answer came: the procedure started in between (or later)
-
-    @property
-    def accepted(self) -> bool:
-        return self.write.code == ResponseCode.OK
-
-    @property
-    def echoed(self) -> bool:
-        return self.result is not None and self.result.number == self.number and self.result.psn == self.psn
 
     def describe(self) -> str:
         name = procedure_name(self.number)
@@ -415,9 +405,9 @@ class Dut:
         write = self.session.write(bt(7), encode_procedure_initiate(number, psn, params, selector), **kw)
         written = self.session.clock.now()
         if write.code != ResponseCode.OK:
-            return Call(number, psn, write, None, 0, sent, written)
+            return Call(number, psn, write, None, None, 0, sent, written)
         rkw = kw if read_kw is None else read_kw
-        result, reads = None, 0
+        result, reads, r = None, 0, None
         while True:
             r = self.session.read(bt(8), **rkw)
             reads += 1
@@ -430,7 +420,7 @@ class Dut:
             if self.session.clock.now() - written >= POST_DELAY_S:
                 break
             self.wait(0.25, "BT08 does not show the result yet (it has up to 1 s, REQ-PRC-004)")
-        return Call(number, psn, write, result, reads, sent, written)
+        return Call(number, psn, write, r, result, reads, sent, written)
 
     def run(self, number: int, params: bytes | dict = b"", *, what: str = "", **kw: Any) -> ProcedureResponse:
         """A procedure call used as an instrument: INCONC unless the write is accepted and BT08 echoes it."""
