@@ -429,11 +429,13 @@ class CaseRun:
             self.expire()
 
     def expire(self) -> None:
-        """The bound is over: raise CaseTimeout in the body, once (the body's clean-up may then run)."""
+        """The bound is over: raise CaseTimeout in the body. Its clean-up then gets one more bound of time;
+        a body still talking to the DUT after that (or one where the first raise was lost, e.g. swallowed)
+        is stopped again at its next exchange, so a case can never keep the campaign for ever."""
         if self._timeout is None:
-            self._deadline = None
             self._timeout = CaseTimeout(self._bound or 0.0)
-            raise self._timeout
+        self._deadline = time.monotonic() + (self._bound or 0.0)
+        raise self._timeout
 
     def overran(self, seconds: float) -> None:
         """The body returned, but after its bound (it swallowed the timeout, or nothing could interrupt it)."""
