@@ -18,15 +18,13 @@ import tempfile
 import time
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parent.parent
+from osgpct.layout import campaign_args, default_plan
 
 
 def campaign(target: str, out: Path) -> tuple[float, dict]:
-    cmd = [sys.executable, "-m", "pytest", str(REPO / "testcases"), str(REPO / "usecases"), "-p", "osgp.plugin",
-           f"--rootdir={REPO}", "-c", str(REPO / "pyproject.toml"), f"--target={target}", f"--out={out}",
-           "--seed=1", "-q", "-p", "no:cacheprovider"]
+    cmd = [sys.executable, "-m", "pytest", *campaign_args(plan=default_plan(), out=out, target=target, seed=1)]
     t0 = time.perf_counter()
-    subprocess.run(cmd, cwd=REPO, capture_output=True, text=True, env=dict(os.environ, OSGP_REPORTS="results"))
+    subprocess.run(cmd, capture_output=True, text=True, env=dict(os.environ, OSGP_REPORTS="results"))
     wall = time.perf_counter() - t0
     return wall, json.loads((out / "results.json").read_text(encoding="utf-8"))
 

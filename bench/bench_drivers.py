@@ -23,9 +23,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from drivers import Driver, open_driver  # noqa: E402
-from drivers.server import serve  # noqa: E402
-from drivers.testing import EchoCore, FdPort  # noqa: E402
+from osgpct.drivers import Driver, open_driver  # noqa: E402
+from osgpct.drivers.server import serve  # noqa: E402
+from osgpct.drivers.testing import EchoCore, FdPort  # noqa: E402
 
 FRAME = bytes.fromhex("01 19 01 C9 01 98 01 0B 73 07 30 04")  # SPDU REQUEST, with CRC
 

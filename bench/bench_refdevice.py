@@ -21,8 +21,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from osgp.app import PartialRead, bt  # noqa: E402
-from refdevice import build  # noqa: E402
-from refdevice.testing import Tester  # noqa: E402
+from osgpct.refdevice import build  # noqa: E402
+from osgpct.refdevice.testing import Tester  # noqa: E402
 
 READ = PartialRead(bt(23), 0, 44)
 
@@ -49,11 +49,11 @@ def core(mode: str, n: int) -> tuple[float, float]:
 
 
 def over_udp(n: int) -> tuple[float, list[float]]:
-    from drivers import open_driver
-    from drivers.server import serve
     from osgp.security import Rc4Profile
     from osgp.session import Session, SessionConfig
     from osgp.transaction import ToNode
+    from osgpct.drivers import open_driver
+    from osgpct.drivers.server import serve
 
     device = build()
     c = device.config

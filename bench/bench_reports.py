@@ -16,9 +16,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run from a checkout
 
-from reports.bundle import generate_key, public_key_hex, verify, write_manifest  # noqa: E402
-from reports.pctr import build, render_html  # noqa: E402
-from reports.pdf import render_pdf  # noqa: E402
+from osgpct.reports.bundle import generate_key, public_key_hex, verify, write_manifest  # noqa: E402
+from osgpct.reports.pctr import build, render_html  # noqa: E402
+from osgpct.reports.pdf import render_pdf  # noqa: E402
 from tests.reports_fixtures import big_campaign  # noqa: E402
 
 TARGET_S = 10.0

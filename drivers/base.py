@@ -247,11 +247,11 @@ def split_host_port(url: str, rest: str, default_port: int = 1628, *, listen: bo
 # -- registry --------------------------------------------------------------------------------------
 
 _BUILTIN: dict[str, str] = {
-    "loopback": "drivers.loopback:LoopbackDriver",
-    "cnip+udp": "drivers.cnip:CnipUdpDriver",
-    "cnip+tcp": "drivers.cnip:CnipTcpDriver",
-    "serial": "drivers.serial:SerialDriver",
-    "replay": "drivers.journal:ReplayDriver",
+    "loopback": "osgpct.drivers.loopback:LoopbackDriver",
+    "cnip+udp": "osgpct.drivers.cnip:CnipUdpDriver",
+    "cnip+tcp": "osgpct.drivers.cnip:CnipTcpDriver",
+    "serial": "osgpct.drivers.serial:SerialDriver",
+    "replay": "osgpct.drivers.journal:ReplayDriver",
 }
 
 

@@ -16,7 +16,7 @@ from osgp.errors import ConfigError
 @dataclass(frozen=True)
 class Fault:
     name: str
-    requirement: str  # REQ-<AREA>-<NNN> of osgp/requirements.yaml
+    requirement: str  # REQ-<AREA>-<NNN> of osgpct/requirements.yaml
     description: str
 
 
@@ -63,7 +63,7 @@ HANG_ON_OVERSIZE = "hang_on_oversize"
 LATE_RESPONSE = "late_response"
 CLOCK_FROZEN = "clock_frozen"
 
-# The single registry. Requirement ids: osgp/requirements.yaml (tests check that each id exists).
+# The single registry. Requirement ids: osgpct/requirements.yaml (tests check that each id exists).
 FAULTS: dict[str, Fault] = {f.name: f for f in (
     # --- security (digest, sequence numbers, RC4, AES, keys) ---
     _f(ACCEPT_BAD_DIGEST, "REQ-SEC-004",

@@ -21,7 +21,7 @@ if TYPE_CHECKING:
     from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
     from osgp.secret import Secret
-    from reports.model import Results
+    from osgpct.reports.model import Results
 
 
 def finish_campaign(results: Results, out_dir: str | Path, *, signing_key: Ed25519PrivateKey | None = None,
@@ -32,8 +32,8 @@ def finish_campaign(results: Results, out_dir: str | Path, *, signing_key: Ed255
     report says so. `secrets` are the campaign's keys, scrubbed from every output unless show_secrets.
     Returns the manifest path.
     """
-    from reports.bundle import generate_key, public_key_hex, write_manifest
-    from reports.pctr import write_reports
+    from osgpct.reports.bundle import generate_key, public_key_hex, write_manifest
+    from osgpct.reports.pctr import write_reports
 
     key = signing_key or generate_key()
     source = "lab" if signing_key else "generated"

@@ -11,10 +11,10 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 
 from osgp.errors import ConfigError
-from osgp.verdicts import Verdict
-from reports.document import Document, Fields, Para, Section, Table
-from reports.model import VERDICTS, CaseResult, PicsValue, Results
-from reports.pctr import RESULTS, render_html, verdict_sentence
+from osgpct.reports.document import Document, Fields, Para, Section, Table
+from osgpct.reports.model import VERDICTS, CaseResult, PicsValue, Results
+from osgpct.reports.pctr import RESULTS, render_html, verdict_sentence
+from osgpct.verdicts import Verdict
 
 EXIT_SAME_OR_BETTER, EXIT_REGRESSION, EXIT_UNUSABLE = 0, 1, 3
 _BAD = (Verdict.FAIL, Verdict.ERROR)

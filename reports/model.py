@@ -19,7 +19,7 @@ from typing import Any, Literal, Union, get_args, get_origin, get_type_hints
 
 from osgp.errors import ConfigError
 from osgp.secret import Secret
-from osgp.verdicts import Verdict, combine
+from osgpct.verdicts import Verdict, combine
 
 SCHEMA = "osgpct-results/1"
 
@@ -103,7 +103,7 @@ class Requirement:
     testable: bool = True
     reason: str = ""  # why it is not testable here
     condition: str = ""  # PICS expression of a conditional requirement
-    confidence: str = ""  # read / verified / inferred (osgp.catalogue)
+    confidence: str = ""  # read / verified / inferred (osgpct.catalogue)
     assumptions: list[str] = field(default_factory=list)  # ids in the assumptions register
 
     @property
@@ -223,7 +223,7 @@ class Results:
 
     def pics_mismatches(self) -> list[PicsMismatch]:
         """Items observed on the DUT whose value differs from the declaration (the rule of
-        osgp.pics.compare: plan values are typed, so equality is strict)."""
+        osgpct.pics.compare: plan values are typed, so equality is strict)."""
         return [PicsMismatch(item, self.pics_declared[item], obs.value, obs.source)
                 for item, obs in self.pics_observed.items()
                 if item in self.pics_declared and self.pics_declared[item] != obs.value]
@@ -422,7 +422,7 @@ def _scalar_ok(tp: Any, data: Any) -> bool:
 
 
 def requirements_from_catalogue(reqs: Iterable[Any]) -> list[Requirement]:
-    """Model entries from osgp.catalogue requirements (duck-typed: id, text, source, kind, pics,
+    """Model entries from osgpct.catalogue requirements (duck-typed: id, text, source, kind, pics,
     confidence, testable, reason, assumptions)."""
     return [Requirement(q.id, q.text, q.source, q.kind, q.testable, q.reason or "", q.pics or "",
                         q.confidence, list(q.assumptions)) for q in reqs]

@@ -18,11 +18,11 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
 from osgp.errors import ConfigError
 from osgp.secret import Secret
-from osgp.verdicts import Verdict
-from reports.document import Document, Fields, Heading, Items, Para, Section, Table, spaced_hex
-from reports.model import VERDICTS, CaseResult, Results
-from reports.pdf import render_pdf
-from reports.redact import Redactor
+from osgpct.reports.document import Document, Fields, Heading, Items, Para, Section, Table, spaced_hex
+from osgpct.reports.model import VERDICTS, CaseResult, Results
+from osgpct.reports.pdf import render_pdf
+from osgpct.reports.redact import Redactor
+from osgpct.verdicts import Verdict
 
 RESULTS, HTML, PDF = "results.json", "pctr.html", "pctr.pdf"
 SECTION_IDS = ("sec-identification", "sec-environment", "sec-limits", "sec-status", "sec-static",

@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 from fpdf import FPDF, FontFace
 from fpdf.enums import TableBordersLayout, VAlign, WrapMode
 
-from reports.document import Document, Fields, Heading, Items, Para, Section, Table
+from osgpct.reports.document import Document, Fields, Heading, Items, Para, Section, Table
 
 _FILL = {"PASS": (217, 242, 221), "FAIL": (248, 215, 215), "INCONC": (253, 240, 196),
          "ERROR": (233, 216, 245), "NA": (236, 239, 242), "NOT RUN": (236, 239, 242),

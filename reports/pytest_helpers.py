@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from markupsafe import Markup
 
-from osgp.verdicts import Verdict
-from reports.model import VERDICTS, CaseResult, Results
+from osgpct.reports.model import VERDICTS, CaseResult, Results
+from osgpct.verdicts import Verdict
 
 _ALLURE_STATUS = {Verdict.PASS: "passed", Verdict.FAIL: "failed", Verdict.INCONC: "skipped",
                   Verdict.ERROR: "broken", Verdict.NA: "skipped", Verdict.NOT_RUN: "unknown"}

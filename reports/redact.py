@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING
 from osgp.secret import Secret, reveal
 
 if TYPE_CHECKING:
-    from reports.model import Results
+    from osgpct.reports.model import Results
 
 REDACTED = "***"
 _SEP = rb"[\s:\-]{0,2}"  # between hex bytes: none, space, colon, dash, CRLF
@@ -79,7 +79,7 @@ class Redactor:
 
     def results(self, results: Results) -> Results:
         """A scrubbed copy of `results`."""
-        from reports.model import Results
+        from osgpct.reports.model import Results
 
         return Results.from_dict(self.data(results.to_dict()), "redacted results")
 

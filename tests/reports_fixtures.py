@@ -13,8 +13,7 @@ from __future__ import annotations
 import copy
 import random
 
-from osgp.verdicts import Verdict
-from reports.model import (
+from osgpct.reports.model import (
     Campaign,
     CaseResult,
     ChannelPrediction,
@@ -27,6 +26,7 @@ from reports.model import (
     Step,
     assumptions_from_register,
 )
+from osgpct.verdicts import Verdict
 
 P, F, INC, E, NA = Verdict.PASS, Verdict.FAIL, Verdict.INCONC, Verdict.ERROR, Verdict.NA
 
@@ -226,7 +226,7 @@ def failing_campaign() -> Results:
 
 def big_campaign(n_cases: int = 200, n_frames: int = 3000, n_requirements: int = 216, seed: int = 5) -> Results:
     """Volume: n_cases test cases, n_frames frames, a tenth of the cases failing, and a catalogue the
-    size of osgp/requirements.yaml."""
+    size of osgpct/requirements.yaml."""
     rng = random.Random(seed)
     r = passing_campaign()
     areas = ("LNK", "APP", "TBL", "PRC", "SEC", "MGT")

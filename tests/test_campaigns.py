@@ -1,7 +1,7 @@
 """The suite judged as a whole: a conforming device passes every applicable case on every transport,
 and every fault switch of the reference device is caught (the kill matrix, issue: reference device).
 
-Each campaign is a separate pytest process (refdevice.killmatrix.run_campaign), like a user's run.
+Each campaign is a separate pytest process (osgpct.killmatrix.run_campaign), like a user's run.
 """
 
 from __future__ import annotations
@@ -14,11 +14,11 @@ from pathlib import Path
 
 import yaml
 
-from drivers.server import serve
 from osgp.clock import MonotonicClock
-from osgp.plan import load_plan
-from osgp.plugin import refdevice_factory
-from refdevice import killmatrix
+from osgpct import killmatrix
+from osgpct.drivers.server import serve
+from osgpct.plan import load_plan
+from osgpct.plugin import refdevice_factory
 
 OUT = Path(os.environ.get("OSGP_SELFTEST_OUT", Path(__file__).resolve().parent.parent / "out" / "selftest"))
 
@@ -161,7 +161,7 @@ def test_kill_matrix_is_complete(tmp_path: Path) -> None:
 def test_no_key_leaks_into_any_campaign_output(tmp_path: Path) -> None:
     """A real campaign (full reports, trace, JUnit, pytest-html, allure, bundle) with fresh random keys from
     the environment: no file under --out carries any key in hex, base64 or raw form."""
-    from reports.redact import scan_for_secrets
+    from osgpct.reports.redact import scan_for_secrets
 
     data = yaml.safe_load(killmatrix.DEFAULT_PLAN.read_text(encoding="utf-8"))
     keys = {name: os.urandom(16) for name in data["security"]["keys"]}

@@ -1,4 +1,4 @@
-"""Self-tests of the requirement catalogue (osgp/requirements.yaml) and its loader."""
+"""Self-tests of the requirement catalogue (osgpct/requirements.yaml) and its loader."""
 
 from __future__ import annotations
 
@@ -9,9 +9,10 @@ from typing import Any
 import pytest
 import yaml
 
-from osgp import catalogue
 from osgp.assumptions import register
-from osgp.catalogue import (
+from osgp.errors import ConfigError
+from osgpct import catalogue
+from osgpct.catalogue import (
     AREAS,
     CatalogueError,
     Requirement,
@@ -20,7 +21,6 @@ from osgp.catalogue import (
     requirement,
     weakest_tag_confidence,
 )
-from osgp.errors import ConfigError
 
 PACKAGED = Path(catalogue.__file__).with_name("requirements.yaml")
 
@@ -271,12 +271,12 @@ def test_invalid_pics_expressions(expr: str) -> None:
 
 
 def test_declared_pics_items_are_used_with_the_osgp_pics_vocabulary() -> None:
-    from osgp.pics import ITEMS
+    from osgpct.pics import ITEMS
 
     used = set(catalogue.pics_items())
     undeclared = set(catalogue.undeclared_pics_items())
     assert undeclared <= used and undeclared.isdisjoint(ITEMS)
-    # the concepts osgp.pics already names are used under its names, not under synonyms
+    # the concepts osgpct.pics already names are used under its names, not under synonyms
     for synonym in ("PICS_LP", "PICS_BP10", "PICS_SEC_RC4_ENC"):
         assert synonym not in used
 
@@ -299,7 +299,7 @@ def test_docs_counts_table_matches_the_catalogue() -> None:
     begin, end = "<!-- counts:begin -->\n", "<!-- counts:end -->"
     table = text[text.index(begin) + len(begin):text.index(end)].strip()
     expected = catalogue.format_markdown_counts(catalogue.summarise())
-    assert table == expected, "regenerate with: python -m osgp.catalogue --markdown"
+    assert table == expected, "regenerate with: python -m osgpct.catalogue --markdown"
 
 
 def test_docs_list_every_pics_item_the_catalogue_uses() -> None:

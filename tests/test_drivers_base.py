@@ -6,14 +6,14 @@ import textwrap
 
 import pytest
 
-from drivers import ACCEPTED_FORMS, Driver, FrameEvent, open_driver
-from drivers.base import UrlOptions, split_host_port
-from drivers.cnip import CnipTcpDriver, CnipUdpDriver
-from drivers.journal import ReplayDriver
-from drivers.loopback import LoopbackDriver
-from drivers.serial import SerialDriver
-from drivers.testing import EchoCore
 from osgp.errors import ConfigError
+from osgpct.drivers import ACCEPTED_FORMS, Driver, FrameEvent, open_driver
+from osgpct.drivers.base import UrlOptions, split_host_port
+from osgpct.drivers.cnip import CnipTcpDriver, CnipUdpDriver
+from osgpct.drivers.journal import ReplayDriver
+from osgpct.drivers.loopback import LoopbackDriver
+from osgpct.drivers.serial import SerialDriver
+from osgpct.drivers.testing import EchoCore
 
 
 def test_builtin_schemes_choose_their_driver(tmp_path):
@@ -89,7 +89,7 @@ def test_taps_see_events_and_a_failing_tap_is_an_observation():
 
 
 PLUGIN = '''
-from drivers.base import Driver
+from osgpct.drivers.base import Driver
 
 
 class FakeDriver(Driver):

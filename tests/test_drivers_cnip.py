@@ -12,13 +12,13 @@ from contextlib import contextmanager
 
 import pytest
 
-from drivers import open_driver
-from drivers.base import with_crc
-from drivers.cnip import CnipTcpDriver, CnipUdpDriver
-from drivers.server import serve
-from drivers.testing import EchoCore
 from osgp.errors import ConfigError, TransportError
 from osgp.lon import crc16
+from osgpct.drivers import open_driver
+from osgpct.drivers.base import with_crc
+from osgpct.drivers.cnip import CnipTcpDriver, CnipUdpDriver
+from osgpct.drivers.server import serve
+from osgpct.drivers.testing import EchoCore
 
 # Hand-built LPDUs with their CRCs (digest §1.8 vectors).
 REQ = bytes.fromhex("01 19 01 C9 01 98 01 0B 73 07 30 04")  # SPDU REQUEST tid 11, NM NV_FETCH

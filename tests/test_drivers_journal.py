@@ -6,10 +6,10 @@ import json
 
 import pytest
 
-from drivers import open_driver
-from drivers.journal import Journal, ReplayDriver
-from drivers.testing import EchoCore
 from osgp.errors import ConfigError
+from osgpct.drivers import open_driver
+from osgpct.drivers.journal import Journal, ReplayDriver
+from osgpct.drivers.testing import EchoCore
 
 A = bytes.fromhex("01 19 01 C9 01 98 01 0B 73 07 30 04")
 B = bytes.fromhex("00 09 01 A9 01 AA 01 23 09 6C")

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import pytest
 
-from drivers import FrameEvent, open_driver
-from drivers.channel import PROFILES, Channel, ChannelConfig
-from drivers.loopback import LoopbackDriver
-from drivers.testing import EchoCore
 from osgp.clock import VirtualClock
 from osgp.errors import ConfigError, TransportError
+from osgpct.drivers import FrameEvent, open_driver
+from osgpct.drivers.channel import PROFILES, Channel, ChannelConfig
+from osgpct.drivers.loopback import LoopbackDriver
+from osgpct.drivers.testing import EchoCore
 
 # Hand-built: ACKD NV update from the Wireshark sample (digest §1.9 frame 1) + its CRC (§1.8 vector).
 REQ = bytes.fromhex("01 09 01 AA 01 A9 01 03 81 0D 00 CA 09 9E")
@@ -193,7 +193,7 @@ def test_same_seed_same_timeline_other_seed_other_timeline():
 
 
 def test_hosts_the_reference_device_through_its_factory():
-    refdevice = pytest.importorskip("refdevice")
+    refdevice = pytest.importorskip("osgpct.refdevice")
     if not hasattr(refdevice, "build"):
         pytest.skip("refdevice resolves to a namespace package (stale editable install: pip install -e .)")
     # Hand-built: SPDU REQUEST tid 0 from 01/127 to 01/2, domain 01, OSGP full read of table 0.

@@ -8,10 +8,10 @@ import subprocess
 
 import pytest
 
-from drivers import FrameEvent, open_driver
-from drivers.pcap import PcapWriter, _ip_checksum
-from drivers.testing import EchoCore
 from osgp.lon import crc16
+from osgpct.drivers import FrameEvent, open_driver
+from osgpct.drivers.pcap import PcapWriter, _ip_checksum
+from osgpct.drivers.testing import EchoCore
 
 
 def lpdu(hex_body: str) -> bytes:

@@ -12,12 +12,12 @@ from collections.abc import Iterator
 
 import pytest
 
-from drivers import open_driver
-from drivers.framing import NACK, LinkControl, NiMessage, SltaCodec, U61Codec
-from drivers.serial import SerialDriver
-from drivers.server import serve
-from drivers.testing import EchoCore, FdPort
 from osgp.errors import TransportError
+from osgpct.drivers import open_driver
+from osgpct.drivers.framing import NACK, LinkControl, NiMessage, SltaCodec, U61Codec
+from osgpct.drivers.serial import SerialDriver
+from osgpct.drivers.server import serve
+from osgpct.drivers.testing import EchoCore, FdPort
 
 # Hand-built: frame (1) of the Wireshark sample, its CRC, and its L2 downlinks (digest §4.1/§4.2 examples).
 BODY = bytes.fromhex("01 09 01 AA 01 A9 01 03 81 0D 00 CA")

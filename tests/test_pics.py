@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from osgp.pics import (
+from osgpct.pics import (
     ITEMS,
     RULES,
     Bt00Capabilities,
@@ -19,7 +19,7 @@ from osgp.pics import (
     parse,
     review,
 )
-from osgp.plan import load_plan
+from osgpct.plan import load_plan
 
 FULL = dict(load_plan("testplan.yaml").pics)  # the default plan: a full-featured meter
 

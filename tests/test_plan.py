@@ -11,8 +11,8 @@ import pytest
 
 from osgp.assumptions import register
 from osgp.errors import ConfigError
-from osgp.pics import ITEMS, RULES
-from osgp.plan import Pixit, load_plan, plan_sha256, schema_keys, template_text
+from osgpct.pics import ITEMS, RULES
+from osgpct.plan import Pixit, load_plan, plan_sha256, schema_keys, template_text
 
 REPO = Path(__file__).resolve().parent.parent
 DEFAULT = load_plan(REPO / "testplan.yaml")
@@ -78,7 +78,7 @@ def test_the_default_plan_targets_the_reference_device_over_loopback() -> None:
 
 
 def test_the_default_plan_matches_the_reference_device_defaults() -> None:
-    from refdevice.config import DeviceConfig
+    from osgpct.refdevice.config import DeviceConfig
 
     dev = DeviceConfig.default()
     assert (DEFAULT.dut.manufacturer, DEFAULT.dut.model) == (dev.identity.manufacturer, dev.identity.model)
@@ -91,7 +91,7 @@ def test_the_template_is_a_valid_plan_with_the_default_pixit(tmp_path: Path) -> 
     plan = load_plan(write(tmp_path, template_text()))
     assert plan.pixit == Pixit()
     assert plan.target == "loopback:"
-    assert template_text() == (REPO / "osgp/templates/testplan.template.yaml").read_text(encoding="utf-8")
+    assert template_text() == (REPO / "osgpct/templates/testplan.template.yaml").read_text(encoding="utf-8")
 
 
 def test_a_minimal_plan_takes_the_documented_defaults(tmp_path: Path) -> None:

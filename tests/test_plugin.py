@@ -17,20 +17,20 @@ from typing import Any
 
 import pytest
 
-import drivers.loopback  # noqa: F401  (imported once here: pytester forgets what an inner run imports)
-import drivers.pcap  # noqa: F401
-import osgp.catalogue  # noqa: F401
-import osgp.plugin
 import osgp.session  # noqa: F401
-import refdevice  # noqa: F401
-import reports.bundle
-import reports.pctr
-import reports.pytest_helpers  # noqa: F401
-from drivers.base import FrameEvent
+import osgpct.catalogue  # noqa: F401
+import osgpct.drivers.loopback  # noqa: F401  (imported once here: pytester forgets what an inner run imports)
+import osgpct.drivers.pcap  # noqa: F401
+import osgpct.plugin
+import osgpct.refdevice  # noqa: F401
+import osgpct.reports.bundle
+import osgpct.reports.pctr
+import osgpct.reports.pytest_helpers  # noqa: F401
 from osgp.clock import VirtualClock
 from osgp.errors import ConfigError, DeviceTimeout
-from osgp.testcase import CaseRun, DefinitionError, StopCase, catalogue_of_testcases, testcase, usecase
-from osgp.verdicts import Verdict
+from osgpct.drivers.base import FrameEvent
+from osgpct.testcase import CaseRun, DefinitionError, StopCase, catalogue_of_testcases, testcase, usecase
+from osgpct.verdicts import Verdict
 
 pytest_plugins = ["pytester"]
 
@@ -97,7 +97,7 @@ REAL_PDF = {"test_results_json_and_the_signed_bundle"}
 def quick_pdf(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
     """The PCTR's PDF layout takes seconds; only the bundle test renders it for real."""
     if request.node.originalname not in REAL_PDF:
-        monkeypatch.setattr(reports.pctr, "render_pdf", lambda doc: b"%PDF-1.4 stub for the plugin self-tests")
+        monkeypatch.setattr(osgpct.reports.pctr, "render_pdf", lambda doc: b"%PDF-1.4 stub for the plugin self-tests")
 
 
 @pytest.fixture
@@ -108,15 +108,15 @@ def fakes(monkeypatch: pytest.MonkeyPatch) -> list[FakeDriver]:
         drivers.append(FakeDriver())
         return drivers[-1]
 
-    monkeypatch.setattr(osgp.plugin, "make_driver", make_driver)
-    monkeypatch.setattr(osgp.plugin, "make_session", lambda driver, plan, tids=None: FakeSession(driver))
+    monkeypatch.setattr(osgpct.plugin, "make_driver", make_driver)
+    monkeypatch.setattr(osgpct.plugin, "make_session", lambda driver, plan, tids=None: FakeSession(driver))
     return drivers
 
 
 HEADER = '''
 import time
 from osgp.errors import DeviceTimeout
-from osgp.testcase import testcase, usecase
+from osgpct.testcase import testcase, usecase
 
 def tc_(id, **kw):
     kw.setdefault("title", id)
@@ -138,7 +138,7 @@ def run(pytester: pytest.Pytester, body: str, *args: str, plan: Path | None = No
     pytester.makepyfile(test_cases=HEADER + textwrap.dedent(body))
     plan = plan or write_plan(pytester)
     out = pytester.path / "out"
-    result = pytester.runpytest("-p", "osgp.plugin", f"--plan={plan}", f"--out={out}", "-p", "no:cacheprovider",
+    result = pytester.runpytest("-p", "osgpct.plugin", f"--plan={plan}", f"--out={out}", "-p", "no:cacheprovider",
                                 *args)
     data = json.loads((out / "results.json").read_text()) if (out / "results.json").exists() else {}
     return result, data
@@ -330,7 +330,7 @@ def test_without_plan_the_rootdir_testplan_is_used_and_checked(pytester: pytest.
         def test_one(tc):
             pass
     '''))
-    result = pytester.runpytest("-p", "osgp.plugin", "-p", "no:cacheprovider")  # no --plan, no --out
+    result = pytester.runpytest("-p", "osgpct.plugin", "-p", "no:cacheprovider")  # no --plan, no --out
     assert result.ret == 3
     output = result.stdout.str() + result.stderr.str()
     assert output.count("address.node: 0 is outside 1..127") == 1
@@ -341,7 +341,7 @@ def test_an_unreachable_target_is_exit_status_3(pytester: pytest.Pytester, monke
     def refuse(plan: Any, seed: int) -> Any:
         raise ConfigError("cnip+udp://192.0.2.9:1628: connection refused")
 
-    monkeypatch.setattr(osgp.plugin, "make_driver", refuse)
+    monkeypatch.setattr(osgpct.plugin, "make_driver", refuse)
     result, _ = run(pytester, '''
         @tc_("TC_APP_EX_BV_01")
         def test_one(tc, session):
@@ -437,8 +437,8 @@ def test_a_test_over_its_bound_is_error_and_the_campaign_goes_on(pytester: pytes
 
 def test_the_bound_is_checked_without_signals_too(pytester: pytest.Pytester, fakes: list,
                                                    monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(osgp.plugin.signal, "setitimer", None, raising=False)
-    monkeypatch.delattr(osgp.plugin.signal, "setitimer")
+    monkeypatch.setattr(osgpct.plugin.signal, "setitimer", None, raising=False)
+    monkeypatch.delattr(osgpct.plugin.signal, "setitimer")
     _, data = run(pytester, '''
         @tc_("TC_APP_TMO_BV_01")
         def test_busy(tc):
@@ -517,7 +517,7 @@ def test_results_json_and_the_signed_bundle(pytester: pytest.Pytester, fakes: li
     assert any(a["id"] == "ASM-MGT-03" and "ep80" in a["value"] for a in data["assumptions"])
     for name in ("pctr.html", "pctr.pdf", "report.html", "manifest.json", "manifest.sig"):
         assert (out / name).is_file(), name
-    assert reports.bundle.verify(out).ok  # the manifest was written last: it covers junit.xml and report.html too
+    assert osgpct.reports.bundle.verify(out).ok  # the manifest, written last, covers junit+html
     manifest = json.loads((out / "manifest.json").read_text())
     assert {"junit.xml", "report.html", "results.json", "trace.pcap"} <= {f["path"] for f in manifest["files"]}
 
@@ -549,7 +549,7 @@ def test_self_tests_are_untouched_by_the_plugin(pytester: pytest.Pytester) -> No
         def test_broken():
             assert False
     ''')
-    result = pytester.runpytest("-p", "osgp.plugin", "-p", "no:cacheprovider")
+    result = pytester.runpytest("-p", "osgpct.plugin", "-p", "no:cacheprovider")
     result.assert_outcomes(passed=1, failed=1)
     assert result.ret == 1
     assert "OSGP verdicts" not in result.stdout.str()
@@ -578,7 +578,7 @@ def test_a_campaign_against_the_reference_device(pytester: pytest.Pytester) -> N
     assert data["pics_observed"]["PICS_PROCEDURES"]["value"] is True
 
 
-# ---- metadata (osgp.testcase) ----------------------------------------------------------------------
+# ---- metadata (osgpct.testcase) ----------------------------------------------------------------------
 
 
 @pytest.mark.parametrize(("kwargs", "message"), [
@@ -604,7 +604,7 @@ def test_bad_metadata_is_refused_at_import(kwargs: dict, message: str) -> None:
 
 def test_metadata_is_derived_from_the_id_and_readable_without_running(tmp_path: Path) -> None:
     (tmp_path / "test_some.py").write_text(textwrap.dedent('''
-        from osgp.testcase import testcase, usecase
+        from osgpct.testcase import testcase, usecase
 
         @testcase(id="TC_SEC_SEQ_BI_02", title="Stale sequence number", requirements=["REQ-SEC-004"],
                   purpose="Ensure that, when a request repeats the sequence number, the DUT refuses it",
@@ -629,7 +629,7 @@ def test_metadata_is_derived_from_the_id_and_readable_without_running(tmp_path: 
 
 
 def test_the_decorator_itself_is_not_collected_by_pytest() -> None:
-    assert testcase.__test__ is False  # `from osgp.testcase import testcase` in a test module is harmless
+    assert testcase.__test__ is False  # `from osgpct.testcase import testcase` in a test module is harmless
     assert callable(usecase)
 
 

@@ -13,10 +13,10 @@ from osgp.app import FullRead, PartialRead, RawRequest
 from osgp.errors import ConfigError
 from osgp.security import AesCcmProfile, DigestProfile, Rc4Profile
 from osgp.transaction import Requester, Service, ToBroadcast, ToGroup, ToNeuronId
-from refdevice import FAULTS, DeviceConfig, ReferenceDevice, build
-from refdevice.catalog import BT04, BT07, ET04
-from refdevice.meter import EV_AUTH_FAILURE
-from refdevice.testing import Tester
+from osgpct.refdevice import FAULTS, DeviceConfig, ReferenceDevice, build
+from osgpct.refdevice.catalog import BT04, BT07, ET04
+from osgpct.refdevice.meter import EV_AUTH_FAILURE
+from osgpct.refdevice.testing import Tester
 
 KEY_FULL, KEY_READ, KEY_BCAST = bytes([1] * 16), bytes([2] * 16), bytes([3] * 16)
 
@@ -71,7 +71,7 @@ def test_unknown_fault_lists_valid_names():
 
 
 def test_fault_registry_is_complete_and_points_at_real_requirements():
-    ids = {r["id"] for r in yaml.safe_load(open("osgp/requirements.yaml", encoding="utf-8"))}
+    ids = {r["id"] for r in yaml.safe_load(open("osgpct/requirements.yaml", encoding="utf-8"))}
     assert len(FAULTS) >= 30
     for f in FAULTS.values():
         assert f.requirement in ids, f
@@ -426,9 +426,9 @@ def test_security_variants_follow_the_config():
 
 def test_session_over_the_loopback_driver_talks_to_the_device():
     """The suite's own path: Session -> loopback driver (virtual clock) -> device core."""
-    from drivers import open_driver
     from osgp.session import Session, SessionConfig
     from osgp.transaction import ToNode
+    from osgpct.drivers import open_driver
 
     d = dev()
     with open_driver("loopback:", device=d) as driver:

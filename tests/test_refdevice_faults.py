@@ -13,9 +13,9 @@ from osgp import lon
 from osgp.app import FullRead, RawRequest
 from osgp.security import AesCcmProfile, Rc4Profile
 from osgp.tables import Dimensions, schema
-from refdevice import FAULTS, build
-from refdevice import faults as F
-from refdevice.testing import Tester
+from osgpct.refdevice import FAULTS, build
+from osgpct.refdevice import faults as F
+from osgpct.refdevice.testing import Tester
 
 KEY_FULL = bytes([1] * 16)
 

@@ -7,8 +7,8 @@ import random
 
 from osgp import lon
 from osgp.app import FullRead
-from refdevice import build
-from refdevice.testing import Tester
+from osgpct.refdevice import build
+from osgpct.refdevice.testing import Tester
 
 N_FRAMES = 10_000
 TABLES = [0, 1, 3, 4, 5, 7, 8, 20, 21, 22, 23, 50, 52, 53, 54, 55, 60, 61, 62, 63, 64, 70, 71, 74,

@@ -6,12 +6,12 @@ import struct
 from datetime import UTC, datetime
 
 from osgp.tables import Dimensions, schema
-from refdevice import build
-from refdevice.catalog import BT03, BT04, BT08, BT23, BT52, BT53, BT55, BT63, BT74, ET03, ET04, ET23, ET54
-from refdevice.firmware import header
-from refdevice.meter import EV_PENDING_ACTIVATED, EV_TIME_CHANGED_NEW, EV_TIME_CHANGED_OLD
-from refdevice.procedures import EP_FIRMWARE_ACTIVATE, EP_RELAY
-from refdevice.testing import Tester
+from osgpct.refdevice import build
+from osgpct.refdevice.catalog import BT03, BT04, BT08, BT23, BT52, BT53, BT55, BT63, BT74, ET03, ET04, ET23, ET54
+from osgpct.refdevice.firmware import header
+from osgpct.refdevice.meter import EV_PENDING_ACTIVATED, EV_TIME_CHANGED_NEW, EV_TIME_CHANGED_OLD
+from osgpct.refdevice.procedures import EP_FIRMWARE_ACTIVATE, EP_RELAY
+from osgpct.refdevice.testing import Tester
 
 START = datetime(2024, 3, 1, tzinfo=UTC).timestamp()  # DeviceConfig.default() clock_start
 

@@ -14,8 +14,8 @@ from reports_fixtures import passing_campaign
 
 from osgp.errors import ConfigError
 from osgp.secret import Secret
-from reports import finish_campaign
-from reports.bundle import (
+from osgpct.reports import finish_campaign
+from osgpct.reports.bundle import (
     MANIFEST,
     SIGNATURE,
     cli_verify,
@@ -24,7 +24,7 @@ from reports.bundle import (
     verify,
     write_manifest,
 )
-from reports.model import Results
+from osgpct.reports.model import Results
 
 ARTEFACTS = ["results.json", "pctr.html", "pctr.pdf", "junit.xml", "trace.pcap", "allure-results/a1-result.json"]
 

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from reports_fixtures import PLANTED, failing_campaign
 
-from osgp.verdicts import Verdict
-from reports.pytest_helpers import (
+from osgpct.reports.pytest_helpers import (
     allure_labels,
     allure_status,
     html_extra,
@@ -13,6 +12,7 @@ from reports.pytest_helpers import (
     html_table_cell,
     junit_properties,
 )
+from osgpct.verdicts import Verdict
 
 
 def test_junit_properties_carry_verdict_and_requirements():

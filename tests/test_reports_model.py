@@ -7,11 +7,11 @@ import json
 import pytest
 from reports_fixtures import PLANTED, failing_campaign, passing_campaign
 
-from osgp.catalogue import load_catalogue
 from osgp.errors import ConfigError
 from osgp.secret import Secret
-from osgp.verdicts import Verdict
-from reports.model import SCHEMA, Results, assumptions_from_register, requirements_from_catalogue
+from osgpct.catalogue import load_catalogue
+from osgpct.reports.model import SCHEMA, Results, assumptions_from_register, requirements_from_catalogue
+from osgpct.verdicts import Verdict
 
 
 @pytest.mark.parametrize("make", [passing_campaign, failing_campaign])

@@ -11,10 +11,10 @@ from html.parser import HTMLParser
 import pytest
 from reports_fixtures import PLANTED, failing_campaign, passing_campaign
 
-from osgp.verdicts import Verdict
-from reports import finish_campaign
-from reports.model import VERDICTS, Results
-from reports.pctr import SECTION_IDS, cli_report, render, write_reports
+from osgpct.reports import finish_campaign
+from osgpct.reports.model import VERDICTS, Results
+from osgpct.reports.pctr import SECTION_IDS, cli_report, render, write_reports
+from osgpct.verdicts import Verdict
 
 CAMPAIGNS = {"passing": passing_campaign, "failing": failing_campaign}
 

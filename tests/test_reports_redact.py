@@ -9,8 +9,8 @@ import pytest
 from reports_fixtures import failing_campaign
 
 from osgp.secret import Secret
-from reports import finish_campaign
-from reports.redact import Redactor, scan_for_secrets
+from osgpct.reports import finish_campaign
+from osgpct.reports.redact import Redactor, scan_for_secrets
 
 KEY = bytes.fromhex("fb3e7c0d9a41b2ffe8c5d1a0937e4b6c")  # base64 of it contains '+' and '/'
 OTHER = bytes.fromhex("0102030405060708090a0b0c0d0e0f10")

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import pytest
 
-from drivers import open_driver
 from osgp.app import ResponseCode, bt
 from osgp.clock import MonotonicClock
 from osgp.errors import DeviceTimeout, DutProtocolError, NotJudged, WaitBudgetExceeded
-from osgp.plan import load_plan
-from osgp.plugin import make_session, refdevice_factory
 from osgp.session import ResponseNotAuthentic
-from refdevice import killmatrix
+from osgpct import killmatrix
+from osgpct.drivers import open_driver
+from osgpct.plan import load_plan
+from osgpct.plugin import make_session, refdevice_factory
 
 
 @pytest.fixture

@@ -47,7 +47,7 @@ from osgp.tables import (
 )
 from osgp.tables.dimensions import ROLE_SOURCES
 from osgp.tables.types import UINT8, UINT16, UINT32, F, Layout, Raw
-from osgp.verdicts import Verdict
+from osgpct.verdicts import Verdict
 
 EP = 2048  # extended procedure n = 2048 + n (REQ-PRC-002)
 
@@ -580,7 +580,7 @@ def derived_session(session: Any, *, dut: Any = None, profile: Any = None) -> An
 
 
 def profile_for(plan: Any, keys: list[Any]) -> Any:
-    """A security profile of the plan's mode and PIXIT holding ``keys`` (as osgp.plugin.make_session builds)."""
+    """A security profile of the plan's mode and PIXIT holding ``keys`` (as osgpct.plugin.make_session builds)."""
     from osgp.security import AesCcmProfile, DigestProfile, Rc4Profile
 
     px = plan.pixit

@@ -25,7 +25,7 @@ from osgp.tables import (
     schema,
 )
 from osgp.tables.types import UINT8, F, Layout
-from osgp.verdicts import Verdict
+from osgpct.verdicts import Verdict
 
 from .library import (
     BP05_UPDATE_LAST_READ,

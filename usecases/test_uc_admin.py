@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from osgp.app import ResponseCode
 from osgp.lon import crc16
-from osgp.testcase import usecase
-from usecases.library import EP81_FIRMWARE_ACTIVATE, ET101_FW_IMAGE, OK, Dut
-from usecases.scenarios import (
+from osgpct.testcase import usecase
+from osgpct.usecases.library import EP81_FIRMWARE_ACTIVATE, ET101_FW_IMAGE, OK, Dut
+from osgpct.usecases.scenarios import (
     change_key,
     firmware_header,
     firmware_kept,

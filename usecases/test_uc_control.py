@@ -5,8 +5,8 @@ table. Each leaves the DUT as it found it (contactor closed, clock and tables ba
 from __future__ import annotations
 
 from osgp.app import bt, et
-from osgp.testcase import usecase
-from usecases.library import (
+from osgpct.testcase import usecase
+from osgpct.usecases.library import (
     BP10_SET_DATE_TIME,
     EP16_CLOCK_DELTA,
     EV_TIME_CHANGED_NEW,
@@ -19,7 +19,7 @@ from usecases.library import (
     set_to,
     stamp,
 )
-from usecases.scenarios import (
+from osgpct.usecases.scenarios import (
     RELAY_CLOSED,
     RELAY_OPENED,
     PendingChange,

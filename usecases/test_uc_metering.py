@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from osgp.app import bt
 from osgp.tables import schema
-from osgp.testcase import usecase
-from usecases.library import BP05_UPDATE_LAST_READ, OK, Dut, describe_event, new_entries, stamp, utc_of
-from usecases.scenarios import (
+from osgpct.testcase import usecase
+from osgpct.usecases.library import BP05_UPDATE_LAST_READ, OK, Dut, describe_event, new_entries, stamp, utc_of
+from osgpct.usecases.scenarios import (
     demand_resets,
     lp_status,
     mark_log_read,

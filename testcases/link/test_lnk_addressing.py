@@ -4,7 +4,10 @@ EN 14908-1:2014; lon-stack-dx lcs_network.c, packet-lon.c; shared/spec/lower-lay
 
 from __future__ import annotations
 
-from lnk_support import (
+from osgp import lon
+from osgp.transaction import ToNeuronId, ToNode
+from osgpct.testcase import testcase
+from osgpct.testcases.link.lnk_support import (
     answers_to,
     authentic_any_tid,
     protect,
@@ -13,10 +16,6 @@ from lnk_support import (
     step,
     sync,
 )
-
-from osgp import lon
-from osgp.testcase import testcase
-from osgp.transaction import ToNeuronId, ToNode
 
 
 def other_domain(domain: bytes) -> bytes:

@@ -4,7 +4,10 @@ lon-stack-dx / lon-stack-ex, shared/spec/lower-layers.md §1).
 
 from __future__ import annotations
 
-from lnk_support import (
+from osgp import lon
+from osgp.session import ResponseNotAuthentic
+from osgpct.testcase import testcase
+from osgpct.testcases.link.lnk_support import (
     PROBE,
     answers_to,
     crc_ok,
@@ -14,10 +17,6 @@ from lnk_support import (
     step,
     sync,
 )
-
-from osgp import lon
-from osgp.session import ResponseNotAuthentic
-from osgp.testcase import testcase
 
 ASM = "NPDU version 0: PIXIT lon_profile, ASM-LNK-01"
 

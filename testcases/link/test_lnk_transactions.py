@@ -10,7 +10,10 @@ from __future__ import annotations
 
 import dataclasses
 
-from lnk_support import (
+from osgp import lon
+from osgp.app import ResponseCode
+from osgpct.testcase import testcase
+from osgpct.testcases.link.lnk_support import (
     answers_to,
     authentic_any_tid,
     delivered_count,
@@ -22,10 +25,6 @@ from lnk_support import (
     sync,
     try_time,
 )
-
-from osgp import lon
-from osgp.app import ResponseCode
-from osgp.testcase import testcase
 
 ASM_DUP = "rests on ASM-LNK-02: receive timer of PIXIT receive_timer_ms"
 

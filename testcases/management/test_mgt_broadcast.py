@@ -10,9 +10,9 @@ from __future__ import annotations
 
 from osgp.app import et
 from osgp.tables import Record, schema
-from osgp.testcase import testcase
-from usecases.library import Dut
-from usecases.scenarios import (
+from osgpct.testcase import testcase
+from osgpct.usecases.library import Dut
+from osgpct.usecases.scenarios import (
     broadcast_read,
     broadcast_write,
     change_key,

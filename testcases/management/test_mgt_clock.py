@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from osgp.app import bt
 from osgp.tables import Record
-from osgp.testcase import testcase
-from usecases.library import (
+from osgpct.testcase import testcase
+from osgpct.usecases.library import (
     BP10_SET_DATE_TIME,
     CLOCK_TOLERANCE_S,
     EV_TIME_CHANGED_NEW,
@@ -23,7 +23,7 @@ from usecases.library import (
     stamp,
     utc_of,
 )
-from usecases.scenarios import restore_table, write_table
+from osgpct.usecases.scenarios import restore_table, write_table
 
 RUN_S = 30  # seconds between two BT52 reads
 

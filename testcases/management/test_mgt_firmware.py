@@ -10,9 +10,9 @@ from __future__ import annotations
 
 from osgp.app import bt, et
 from osgp.lon import crc16
-from osgp.testcase import testcase
-from usecases.library import EP81_FIRMWARE_ACTIVATE, FW_STATUS, MFG_ITEM, OK, Dut
-from usecases.scenarios import (
+from osgpct.testcase import testcase
+from osgpct.usecases.library import EP81_FIRMWARE_ACTIVATE, FW_STATUS, MFG_ITEM, OK, Dut
+from osgpct.usecases.scenarios import (
     firmware_kept,
     firmware_status,
     firmware_word,
@@ -62,7 +62,7 @@ def test_firmware_identity_stable(tc, session, plan):
 )
 def test_image_crc_read_only(tc, session, plan):
     """Source: TS 104 001 scope, firmware update (clause unknown); OPG p.18, MEP-DG p.53 (tbl §8.11) [READ]."""
-    from usecases.scenarios import restore_table, write_table
+    from osgpct.usecases.scenarios import restore_table, write_table
 
     dut = Dut(tc, session, plan)
     dut.require_table(et(3), "utility information")

@@ -14,9 +14,17 @@ import contextlib
 from collections.abc import Iterator
 
 from osgp.app import ResponseCode
-from osgp.testcase import testcase
-from usecases.library import NO_AUTH, OK, Dut
-from usecases.scenarios import change_key, full_key, key_works, mfg_latch_kept, new_key, put_key_back, require_ep80
+from osgpct.testcase import testcase
+from osgpct.usecases.library import NO_AUTH, OK, Dut
+from osgpct.usecases.scenarios import (
+    change_key,
+    full_key,
+    key_works,
+    mfg_latch_kept,
+    new_key,
+    put_key_back,
+    require_ep80,
+)
 
 ASM = "rests on ASM-MGT-03/ASM-DEV-03 (key change by EP80, pixit.key_change = ep80)"
 LATCH = "invalid_password"  # set by the 0x0B answers these cases provoke; cleared again (BP08) if it was clear

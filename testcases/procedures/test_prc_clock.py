@@ -8,8 +8,8 @@ stops early. Clock moves are measured against the tester clock (usecases.library
 from __future__ import annotations
 
 from osgp.tables import LTimeDate
-from osgp.testcase import testcase
-from usecases.library import (
+from osgpct.testcase import testcase
+from osgpct.usecases.library import (
     BAD_PARAM,
     BP10_SET_DATE_TIME,
     CLOCK_TOLERANCE_S,
@@ -22,7 +22,7 @@ from usecases.library import (
     set_to,
     stamp,
 )
-from usecases.scenarios import slew_status, start_adjustment, wait_adjustment
+from osgpct.usecases.scenarios import slew_status, start_adjustment, wait_adjustment
 
 DAY = 86400
 

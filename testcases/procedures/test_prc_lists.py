@@ -8,8 +8,8 @@ entries the DUT logs while the test runs: BT74 LAST_ENTRY_SEQ_NBR tells how many
 from __future__ import annotations
 
 from osgp.app import ResponseCode, bt
-from osgp.testcase import testcase
-from usecases.library import (
+from osgpct.testcase import testcase
+from osgpct.usecases.library import (
     BAD_PARAM,
     BP03_CLEAR_DATA,
     BP04_RESET_LIST_POINTERS,
@@ -20,7 +20,7 @@ from usecases.library import (
     Dut,
     new_entries,
 )
-from usecases.scenarios import demand_resets, ensure_log_unread, lp_status, start_demand_reset
+from osgpct.usecases.scenarios import demand_resets, ensure_log_unread, lp_status, start_demand_reset
 
 _STD_FLAGS = ("unprogrammed", "configuration_error", "system_reset", "ram_failure", "rom_failure", "nvm_failure",
               "clock_error", "measurement_error", "low_battery", "low_loss_potential", "demand_overload",

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from osgp.app import ResponseCode, bt
 from osgp.tables import Ped, decode_procedure_response, procedure
-from osgp.testcase import testcase
-from usecases.library import (
+from osgpct.testcase import testcase
+from osgpct.usecases.library import (
     BAD_PARAM,
     BP04_RESET_LIST_POINTERS,
     BP05_UPDATE_LAST_READ,
@@ -29,7 +29,7 @@ from usecases.library import (
     procedure_name,
     set_to,
 )
-from usecases.scenarios import slew_status
+from osgpct.usecases.scenarios import slew_status
 
 #: A PED that no pending table of the campaign carries (relative, 9 weeks 6 days 23:59:58)
 UNUSED_PED = Ped.relative(weeks=9, days=6, hours=23, minutes=59, seconds=58)

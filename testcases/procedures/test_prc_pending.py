@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from osgp.app import bt
 from osgp.tables import Ped
-from osgp.testcase import testcase
-from usecases.library import (
+from osgpct.testcase import testcase
+from osgpct.usecases.library import (
     BP12_ACTIVATE_ALL_PENDING,
     BP13_ACTIVATE_SPECIFIC_PENDING,
     BP14_CLEAR_ALL_PENDING,
@@ -19,7 +19,7 @@ from usecases.library import (
     PARTIAL,
     Dut,
 )
-from usecases.scenarios import (
+from osgpct.usecases.scenarios import (
     PED_A,
     PED_B,
     PED_UNUSED,

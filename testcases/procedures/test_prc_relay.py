@@ -8,9 +8,18 @@ the BT03 'load disconnect changed state' latch as it found it.
 
 from __future__ import annotations
 
-from osgp.testcase import testcase
-from usecases.library import BAD_PARAM, BP08_CLEAR_MFG_STATUS, MFG_ITEM, OK, PARTIAL, RELAY_SPACING_S, TIMING, Dut
-from usecases.scenarios import (
+from osgpct.testcase import testcase
+from osgpct.usecases.library import (
+    BAD_PARAM,
+    BP08_CLEAR_MFG_STATUS,
+    MFG_ITEM,
+    OK,
+    PARTIAL,
+    RELAY_SPACING_S,
+    TIMING,
+    Dut,
+)
+from osgpct.usecases.scenarios import (
     RELAY_CLOSED,
     RELAY_CLOSING,
     RELAY_OPENED,

@@ -3,17 +3,16 @@
 Every malformed request is authenticated (sequence number and digest are right), so it reaches the DUT's
 services; each must get a defined error code, change nothing, and leave the DUT serving.
 
-Sources (osgp/requirements.yaml): MEP-DG Tables 2.5-2.7 p.10-12 (codes, layouts); the power-line size limit is
+Sources (osgpct/requirements.yaml): MEP-DG Tables 2.5-2.7 p.10-12 (codes, layouts); the power-line size limit is
 not documented (ASM-APP-05, pixit.max_apdu).
 """
 
 from __future__ import annotations
 
-from services.appkit import DEFINED_CODES, ERROR_CODES, SCRATCH, Dut, hexs
-
 from osgp.app import FullRead, FullWrite, PartialRead, PartialWrite, RawRequest, ResponseCode, bt, encode_request
 from osgp.errors import DeviceTimeout
-from osgp.testcase import testcase
+from osgpct.testcase import testcase
+from osgpct.testcases.services.appkit import DEFINED_CODES, ERROR_CODES, SCRATCH, Dut, hexs
 
 
 def malformed(dut: Dut, target: int) -> list[tuple[str, bytes, str]]:

@@ -8,12 +8,10 @@ otherwise it is drawn again. Those writes carry the table's own current bytes (B
 does not move), so even a DUT that wrongly accepts them is left as it was. Requests stay within pixit.max_apdu
 (oversize is TC_APP_ROB_BI_02).
 
-Sources (osgp/requirements.yaml): MEP-DG Table 2.5 p.10-11 (codes, response data), Tables 2.6-2.7 p.12 (layouts).
+Sources (osgpct/requirements.yaml): MEP-DG Table 2.5 p.10-11 (codes, response data), Tables 2.6-2.7 p.12 (layouts).
 """
 
 from __future__ import annotations
-
-from services.appkit import DEFINED_CODES, ERROR_CODES, Dut, hexs
 
 from osgp.app import (
     FullRead,
@@ -28,8 +26,9 @@ from osgp.app import (
 )
 from osgp.errors import DecodeError, DeviceTimeout
 from osgp.session import ResponseNotAuthentic
-from osgp.testcase import testcase
-from osgp.verdicts import Verdict
+from osgpct.testcase import testcase
+from osgpct.testcases.services.appkit import DEFINED_CODES, ERROR_CODES, Dut, hexs
+from osgpct.verdicts import Verdict
 
 N_REQUESTS = 300
 _C1218 = range(0x20, 0x80)  # codes ANSI C12.18 gives a meaning to (0x02 is allowed for them, REQ-APP-017)

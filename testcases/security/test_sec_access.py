@@ -4,7 +4,9 @@ ET04 p.56-67, ET54 p.137).
 
 from __future__ import annotations
 
-from sec_support import (
+from osgp.app import ResponseCode, et
+from osgpct.testcase import testcase
+from osgpct.testcases.security.sec_support import (
     PROBE,
     STATE_TABLE,
     altered,
@@ -19,9 +21,6 @@ from sec_support import (
     sync,
     verdict_of,
 )
-
-from osgp.app import ResponseCode, et
-from osgp.testcase import testcase
 
 USAGE = ("unicast_key_usage_count",)  # ET54.82, present from firmware 3.13 / 3.80 on
 MODE_VALUE = {"aes128": 2, "rc4": 0, "digest": 0}  # ET04.127: 0 RC4 (digest family), 2 OSGP-AES-128-PSK

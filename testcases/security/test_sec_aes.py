@@ -6,7 +6,11 @@ campaign whose plan sets security.mode: aes128 (PICS_SEC_MODE == "aes128").
 
 from __future__ import annotations
 
-from sec_support import (
+from osgp.app import FullWrite, PartialWrite, ResponseCode, encode_request, encode_response, et
+from osgp.security import DigestProfile, Rc4Profile, flip_bit
+from osgp.tables import Dimensions, schema
+from osgpct.testcase import testcase
+from osgpct.testcases.security.sec_support import (
     MOD,
     PROBE,
     STATE_TABLE,
@@ -22,11 +26,6 @@ from sec_support import (
     sync,
     verdict_of,
 )
-
-from osgp.app import FullWrite, PartialWrite, ResponseCode, encode_request, encode_response, et
-from osgp.security import DigestProfile, Rc4Profile, flip_bit
-from osgp.tables import Dimensions, schema
-from osgp.testcase import testcase
 
 AES = 'PICS_SEC_MODE == "aes128"'
 ASM = "rests on ASM-SEC-04: CCM layout of PIXIT aes_ccm"

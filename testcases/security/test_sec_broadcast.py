@@ -8,7 +8,10 @@ the base moves to the accepted number and ET04.76 records the receipt time.
 
 from __future__ import annotations
 
-from sec_support import (
+from osgp import lon
+from osgp.app import bt, encode_request, et, wrap_apdu
+from osgpct.testcase import testcase
+from osgpct.testcases.security.sec_support import (
     MOD,
     PROBE,
     attempt,
@@ -21,10 +24,6 @@ from sec_support import (
     sync,
     verdict_of,
 )
-
-from osgp import lon
-from osgp.app import bt, encode_request, et, wrap_apdu
-from osgp.testcase import testcase
 
 ASM = "rests on ASM-SEC-10 (window B+1..B+D, base = last accepted) and ASM-MGT-01"
 

@@ -8,7 +8,11 @@ from __future__ import annotations
 
 import dataclasses
 
-from sec_support import (
+from osgp.app import FullWrite, ResponseCode, encode_request
+from osgp.digest import DIGEST_LEN, osgp_digest
+from osgp.security import SEQ_LEN, flip_bit
+from osgpct.testcase import testcase
+from osgpct.testcases.security.sec_support import (
     MOD,
     PROBE,
     STATE_TABLE,
@@ -25,11 +29,6 @@ from sec_support import (
     sync,
     verdict_of,
 )
-
-from osgp.app import FullWrite, ResponseCode, encode_request
-from osgp.digest import DIGEST_LEN, osgp_digest
-from osgp.security import SEQ_LEN, flip_bit
-from osgp.testcase import testcase
 
 LEGACY = '(PICS_SEC_DIGEST or PICS_SEC_RC4) and PICS_SEC_MODE != "aes128"'
 FLIPS = 24  # sampled single-bit flips: enough to hit code, table id, sequence number and digest

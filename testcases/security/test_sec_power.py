@@ -7,9 +7,8 @@ Without it the case is INCONC, never FAIL.
 
 from __future__ import annotations
 
-from sec_support import MOD, expect_accepted, expect_refused, step, sync
-
-from osgp.testcase import testcase
+from osgpct.testcase import testcase
+from osgpct.testcases.security.sec_support import MOD, expect_accepted, expect_refused, step, sync
 
 LEGACY = '(PICS_SEC_DIGEST or PICS_SEC_RC4) and PICS_SEC_MODE != "aes128"'
 

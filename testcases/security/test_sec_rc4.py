@@ -7,7 +7,11 @@ is PIXIT rc4_variant (ASM-SEC-03); each response is keyed by its own digest (ASM
 
 from __future__ import annotations
 
-from sec_support import (
+from osgp.app import ResponseCode, encode_request, encode_response
+from osgp.digest import DIGEST_LEN
+from osgp.security import SEQ_LEN, flip_bit
+from osgpct.testcase import testcase
+from osgpct.testcases.security.sec_support import (
     MOD,
     PROBE,
     attempt,
@@ -18,11 +22,6 @@ from sec_support import (
     sync,
     verdict_of,
 )
-
-from osgp.app import ResponseCode, encode_request, encode_response
-from osgp.digest import DIGEST_LEN
-from osgp.security import SEQ_LEN, flip_bit
-from osgp.testcase import testcase
 
 RC4 = 'PICS_SEC_RC4 and PICS_SEC_MODE == "rc4"'
 ASM = "rests on ASM-SEC-03 (PIXIT rc4_variant) and ASM-SEC-06"

@@ -4,7 +4,12 @@ pp.15-16). The acceptance window current+1 .. current+W is PIXIT seq_window (ASM
 
 from __future__ import annotations
 
-from sec_support import (
+from osgp.app import ResponseCode, et
+from osgp.digest import DIGEST_LEN
+from osgp.security import SEQ_LEN
+from osgp.tables import Dimensions, schema
+from osgpct.testcase import testcase
+from osgpct.testcases.security.sec_support import (
     MOD,
     PROBE,
     STATE_TABLE,
@@ -19,12 +24,6 @@ from sec_support import (
     sync,
     verdict_of,
 )
-
-from osgp.app import ResponseCode, et
-from osgp.digest import DIGEST_LEN
-from osgp.security import SEQ_LEN
-from osgp.tables import Dimensions, schema
-from osgp.testcase import testcase
 
 LEGACY = '(PICS_SEC_DIGEST or PICS_SEC_RC4) and PICS_SEC_MODE != "aes128"'
 ASM = "rests on ASM-SEC-02: window of PIXIT seq_window"

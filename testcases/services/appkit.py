@@ -37,7 +37,7 @@ from osgp.tables import (
     procedure,
     schema,
 )
-from osgp.verdicts import Verdict
+from osgpct.verdicts import Verdict
 
 #: Response codes of MEP-DG Table 2.5 / ANSI C12.18 (REQ-APP-021).
 DEFINED_CODES = frozenset(range(0x00, 0x0D))

@@ -1,6 +1,6 @@
 """APP request and response codes; byte order of table data (TS 104 001 Clause 9).
 
-Sources (osgp/requirements.yaml): MEP-DG Table 2.5 p.10-11 (response codes), Tables 2.6-2.7 p.12 (request
+Sources (osgpct/requirements.yaml): MEP-DG Table 2.5 p.10-11 (response codes), Tables 2.6-2.7 p.12 (request
 codes and layouts), ET52 example pp.44-46 and OPG p.5 (LSB-first table data); C12.18 service codes per
 termineter.
 """
@@ -11,8 +11,8 @@ from osgp.app import FullRead, FullWrite, RawRequest, ResponseCode, bt, encode_r
 from osgp.errors import DecodeError
 from osgp.session import ResponseNotAuthentic
 from osgp.tables import schema
-from osgp.testcase import testcase
-from services.appkit import SCRATCH, Dut, hexs
+from osgpct.testcase import testcase
+from osgpct.testcases.services.appkit import SCRATCH, Dut, hexs
 
 #: Request codes defined by neither OSGP nor ANSI C12.18 (C12.18 uses 0x20-0x7F).
 UNKNOWN_CODES = (0x00, 0x01, 0x0F, 0x10, 0x1F, 0x80, 0x9A, 0xC3, 0xFE, 0xFF)

@@ -1,6 +1,6 @@
 """APP read services: table ids, full read, partial read, overrun, size limit (TS 104 001 Clause 9).
 
-Sources (osgp/requirements.yaml): MEP-DG Tables 2.5-2.7 p.10-12 and examples pp.15-17; OPG p.7-9 (full and
+Sources (osgpct/requirements.yaml): MEP-DG Tables 2.5-2.7 p.10-12 and examples pp.15-17; OPG p.7-9 (full and
 partial read services, overrun rule).
 """
 
@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from osgp.app import ResponseCode, bt, et, table_name
 from osgp.tables import schema
-from osgp.testcase import testcase
-from services.appkit import Dut, hexs
+from osgpct.testcase import testcase
+from osgpct.testcases.services.appkit import Dut, hexs
 
 #: Tables whose content does not move by itself (no clock, counter or register inside), preferred for
 #: comparing reads taken at different moments.

@@ -3,15 +3,15 @@
 Every case works on a "scratch" table (services/appkit.py SCRATCH: ET03 utility serial number, else BT05
 device identification) that BT00 lists as written, and writes its original content back at the end.
 
-Sources (osgp/requirements.yaml): MEP-DG Table 2.5 p.10-11, Table 2.7 p.12 and the write example p.17.
+Sources (osgpct/requirements.yaml): MEP-DG Table 2.5 p.10-11, Table 2.7 p.12 and the write example p.17.
 """
 
 from __future__ import annotations
 
 from osgp.app import ResponseCode, bt, table_name
 from osgp.tables import schema
-from osgp.testcase import testcase
-from services.appkit import DEFINED_CODES, Dut, hexs
+from osgpct.testcase import testcase
+from osgpct.testcases.services.appkit import DEFINED_CODES, Dut, hexs
 
 
 def scratch_setup(dut: Dut) -> tuple[int, bytes, int, int, bytes]:

@@ -1,17 +1,16 @@
 """BT00 General Configuration, BT01 identification and BT03 status (TS 104 001 Clause 5, Annex A).
 
-Sources (osgp/requirements.yaml): OPG p.19, p.45-49; MEP-DG p.194-196; C12.19 GEN_CONFIG layout per Aclara and
+Sources (osgpct/requirements.yaml): OPG p.19, p.45-49; MEP-DG p.194-196; C12.19 GEN_CONFIG layout per Aclara and
 termineter for the bitmaps from offset 19.
 """
 
 from __future__ import annotations
 
-from services.appkit import Dut, hexs
-
 from osgp.app import ResponseCode, bt, et, table_name
 from osgp.tables import BT03_MFG_STATUS, Dimensions, schema
-from osgp.testcase import testcase
-from osgp.verdicts import Verdict
+from osgpct.testcase import testcase
+from osgpct.testcases.services.appkit import Dut, hexs
+from osgpct.verdicts import Verdict
 
 #: ISO 646 (CHAR_FORMAT 1) and ISO 8859-1 (CHAR_FORMAT 2) graphic characters, plus space and NUL padding.
 _CHARSETS = {1: frozenset(range(0x20, 0x7F)) | {0}, 2: frozenset(range(0x20, 0x7F)) | frozenset(range(0xA0, 0x100))

@@ -6,7 +6,7 @@ blocks are written; unread counters are lowered by BP05 to clear the overflow th
 overflow flag they set. BP04/BP05/BP09 are used as the mechanism the requirements name (their own behaviour is
 judged by the PRC test cases); the LIST codes come from pixit.bp05_list_codes (ASM-PRC-02).
 
-Sources (osgp/requirements.yaml): OPG p.20-25, p.34, p.51 (tbl §8.8, §8.10, §9.1-9.3, §11.4-11.5).
+Sources (osgpct/requirements.yaml): OPG p.20-25, p.34, p.51 (tbl §8.8, §8.10, §9.1-9.3, §11.4-11.5).
 """
 
 from __future__ import annotations
@@ -14,11 +14,10 @@ from __future__ import annotations
 import calendar
 import datetime as dt
 
-from services.appkit import Dut
-
 from osgp.app import bt, table_name
 from osgp.tables import BT03_MFG_STATUS, LTimeDate, Record, procedure, split_extended_status
-from osgp.testcase import testcase
+from osgpct.testcase import testcase
+from osgpct.testcases.services.appkit import Dut
 
 _MFG_ITEM = {name: n for n, name in BT03_MFG_STATUS.items()}
 MAX_EVENTS = 600  # events this suite will generate to wrap a history log

@@ -6,7 +6,7 @@ clears what it left pending (BP15, else BP14) and writes the base table's origin
 procedures BP12/BP13/BP15 are used here as the pending mechanism needs them (their own behaviour is judged by the
 PRC test cases).
 
-Sources (osgp/requirements.yaml): OPG p.8-12 (pending tables, PED, BT04, BP12-BP15).
+Sources (osgpct/requirements.yaml): OPG p.8-12 (pending tables, PED, BT04, BP12-BP15).
 """
 
 from __future__ import annotations
@@ -16,12 +16,11 @@ import contextlib
 import datetime as dt
 from collections.abc import Iterator
 
-from services.appkit import ERROR_CODES, Dut, hexs, ped_bytes
-
 from osgp.app import bt, pending, table_name
 from osgp.tables import Ped, Record, STimeDate, schema
-from osgp.testcase import testcase
-from osgp.verdicts import Verdict
+from osgpct.testcase import testcase
+from osgpct.testcases.services.appkit import ERROR_CODES, Dut, hexs, ped_bytes
+from osgpct.verdicts import Verdict
 
 EV_PENDING_ACTIVATED = 28  # C12.19 standard event "pending table activated"
 

@@ -1,7 +1,7 @@
 """Table structures: sizes from the DUT's own dimensions, and the relations between dimension and data tables
 (TS 104 001 Clause 5, Annexes A-B; Clauses 7-8 for the register, clock, TOU, load-profile and log content).
 
-Sources (osgp/requirements.yaml): OPG p.5-57 and MEP-DG p.38-240 as cited per test case; C12.19 per Aclara and
+Sources (osgpct/requirements.yaml): OPG p.5-57 and MEP-DG p.38-240 as cited per test case; C12.19 per Aclara and
 termineter where the guides are silent.
 """
 
@@ -9,11 +9,10 @@ from __future__ import annotations
 
 import calendar
 
-from services.appkit import ERROR_CODES, READ_ONLY, TABLE_REQUIREMENT, Dut, hexs, time_problems
-
 from osgp.app import bt, table_name
 from osgp.tables import Severity, schema
-from osgp.testcase import testcase
+from osgpct.testcase import testcase
+from osgpct.testcases.services.appkit import ERROR_CODES, READ_ONLY, TABLE_REQUIREMENT, Dut, hexs, time_problems
 
 _REGISTER_COUNTS = ("nbr_self_reads", "nbr_summations", "nbr_demands", "nbr_coin_values", "nbr_occur", "nbr_tiers",
                     "nbr_present_demands", "nbr_present_values")

@@ -7,7 +7,7 @@ is a :class:`ConfigError` of the form ``FILE:LINE: message (fix: ...)``.
 
 Keys are resolved into :class:`Secret` at load time (``hex:``, ``env:NAME``, ``file:PATH``) and
 their lengths checked against the security mode, so a campaign never starts with a key it cannot
-use. PICS are checked against the catalogue in :mod:`osgp.pics` and reviewed for consistency.
+use. PICS are checked against the catalogue in :mod:`osgpct.pics` and reviewed for consistency.
 """
 
 from __future__ import annotations
@@ -27,11 +27,11 @@ from typing import Any
 import yaml
 from yaml.nodes import ScalarNode
 
-from osgp import pics as _pics
 from osgp.errors import ConfigError
-from osgp.pics import SECURITY_MODES, Finding, PicsValue, suggest
 from osgp.secret import Secret
 from osgp.transaction import DEFAULT_REPEAT_TIMER_CODE, DEFAULT_RETRIES, DEFAULT_TX_TIMER_CODE
+from osgpct import pics as _pics
+from osgpct.pics import SECURITY_MODES, Finding, PicsValue, suggest
 
 DEFAULT_TARGET = "loopback:"
 URL_FORMS = "loopback:[?options], cnip+udp://HOST:PORT, cnip+tcp://HOST:PORT, serial://DEVICE?framing=u61|slta, " \
@@ -244,7 +244,7 @@ class Plan:
     target: str = _opt("url", f"How to reach the DUT: {URL_FORMS}", DEFAULT_TARGET)
     address: Address = _opt("section", "14908-1 addressing of the DUT and of the tester", Address)
     security: Security = _opt("section", "Security mode and keys", Security)
-    pics: Mapping[str, PicsValue] = _opt("pics", "PICS: every item of the catalogue (osgp/pics.py), "
+    pics: Mapping[str, PicsValue] = _opt("pics", "PICS: every item of the catalogue (osgpct/pics.py), "
                                          "name -> true/false, integer or string")
     pixit: Pixit = _opt("section", "PIXIT values (all optional: defaults documented)", Pixit)
     selection: Selection = _opt("section", "Which test cases run", Selection)
@@ -391,8 +391,8 @@ def _url_problem(url: str) -> tuple[str, str] | None:
     opened, so nothing is sent and no port is taken.
     """
     try:
-        from drivers import open_driver
-        from drivers.base import ACCEPTED_FORMS, scheme_of
+        from osgpct.drivers import open_driver
+        from osgpct.drivers.base import ACCEPTED_FORMS, scheme_of
     except ImportError:  # without the drivers no campaign can run; the plugin says so when it needs one
         return None
     try:
@@ -688,4 +688,4 @@ def _build(data: _Map, base_dir: Path) -> Plan:
 
 def template_text() -> str:
     """The commented plan template written by `osgpct plan init`."""
-    return resources.files("osgp").joinpath("templates/testplan.template.yaml").read_text(encoding="utf-8")
+    return resources.files("osgpct").joinpath("templates/testplan.template.yaml").read_text(encoding="utf-8")

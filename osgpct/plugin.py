@@ -1,7 +1,7 @@
-"""The pytest plugin of a conformance campaign (`pytest testcases usecases -p osgp.plugin --plan …`).
+"""The pytest plugin of a conformance campaign (`pytest testcases usecases -p osgpct.plugin --plan …`).
 
 It is inert for ordinary tests: it takes charge only of test functions that carry `@testcase` or
-`@usecase` metadata (osgp.testcase), so the self-tests in tests/ run as plain pytest even though the
+`@usecase` metadata (osgpct.testcase), so the self-tests in tests/ run as plain pytest even though the
 repository's conftest.py loads it.
 
 For a campaign it
@@ -11,7 +11,7 @@ For a campaign it
   PICS expression is false is NA, with the expression in the reason;
 - provides the fixtures `plan`, `driver` (one per run), `session` (one per test case) and `tc`;
 - bounds each test body (`--osgp-timeout`, default pixit.test_timeout_s): see `_alarm`;
-- turns pytest outcomes into verdicts (osgp.testcase.CaseRun.on_exception) and gives JUnit, allure
+- turns pytest outcomes into verdicts (osgpct.testcase.CaseRun.on_exception) and gives JUnit, allure
   and pytest-html the true verdict as a property, label and column;
 - prints one progress line per test case, writes results.json and the reports into `--out`, and sets
   the exit status of DESIGN.md: 0 PASS/NA (INCONC if the policy allows), 1 FAIL, 2 ERROR, disallowed
@@ -37,11 +37,11 @@ from typing import Any
 import pytest
 
 from osgp.errors import ConfigError, OsgpError, TransportError
-from osgp.pics import PicsError
-from osgp.plan import Plan, load_plan
-from osgp.testcase import CaseRun, describe_exception, meta_of
 from osgp.transaction import TidAllocator
-from osgp.verdicts import Verdict
+from osgpct.pics import PicsError
+from osgpct.plan import Plan, load_plan
+from osgpct.testcase import CaseRun, describe_exception, meta_of
+from osgpct.verdicts import Verdict
 
 EXIT_OK, EXIT_FAIL, EXIT_ERROR, EXIT_CONFIG = 0, 1, 2, 3
 _ORDER = (Verdict.PASS, Verdict.FAIL, Verdict.INCONC, Verdict.ERROR, Verdict.NA)
@@ -49,7 +49,7 @@ _REPO = Path(__file__).resolve().parent.parent
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
-    g = parser.getgroup("osgp", "OSGP conformance campaign (osgp.plugin)")
+    g = parser.getgroup("osgp", "OSGP conformance campaign (osgpct.plugin)")
     g.addoption("--plan", default=None, help="test plan YAML (default: testplan.yaml at the rootdir)")
     g.addoption("--target", default=None, help="override the plan's target URL (loopback:, cnip+udp://H:P, …)")
     g.addoption("--out", default=None, help="campaign output directory: results.json, PCTR, trace, bundle")
@@ -100,11 +100,11 @@ def driver(pytestconfig: pytest.Config) -> Any:
 
 @pytest.fixture
 def tc(request: pytest.FixtureRequest) -> CaseRun:
-    """The verdict recorder of the running test case (osgp.testcase.CaseRun)."""
+    """The verdict recorder of the running test case (osgpct.testcase.CaseRun)."""
     run = _campaign(request.config).runs.get(request.node.nodeid)
     if run is None:
         raise OsgpError(f"{request.node.nodeid}: the `tc` fixture serves functions declared with "
-                        "@testcase or @usecase (osgp.testcase)")
+                        "@testcase or @usecase (osgpct.testcase)")
     return run
 
 
@@ -124,7 +124,7 @@ def make_driver(plan: Plan, seed: int) -> Any:
     """The (unopened) driver for the plan's target. The loopback hosts the reference device, given the
     plan's address, security mode, keys, sequence window and APDU prefix (docs/testplan.md)."""
     try:
-        from drivers import open_driver
+        from osgpct.drivers import open_driver
     except ImportError as e:
         raise OsgpError(f"the drivers package is not available ({e}); no test case can reach the DUT") from None
     return open_driver(plan.target, device_factory=refdevice_factory(plan), seed=seed)
@@ -133,7 +133,7 @@ def make_driver(plan: Plan, seed: int) -> Any:
 def refdevice_factory(plan: Plan) -> Any:
     def factory(clock: Any = None, faults: Any = ()) -> Any:
         try:
-            import refdevice
+            from osgpct import refdevice
         except ImportError as e:
             raise OsgpError(f"the reference device is not available ({e}); loopback: cannot run") from None
         a, s = plan.address, plan.security
@@ -227,7 +227,7 @@ class Evidence:
     running test case and step; the session's exchange hook adds the decoded summaries."""
 
     def __init__(self, pcap_path: Path | None, t0: float, current: Any) -> None:
-        from reports.model import Frame
+        from osgpct.reports.model import Frame
 
         self._frame_type = Frame
         self.t0 = t0
@@ -237,7 +237,7 @@ class Evidence:
         self._pcap = None
         self.busy = False  # inside tap(): the per-test alarm waits
         if pcap_path is not None:
-            from drivers.pcap import PcapWriter
+            from osgpct.drivers.pcap import PcapWriter
 
             self._pcap = PcapWriter(pcap_path, time_base=time.time() - t0)
 
@@ -326,7 +326,7 @@ class Campaign:
                 plan = load_plan(path).with_overrides(target=self.config.getoption("target"),
                                                       show_secrets=self.config.getoption("show_secrets"))
                 if self.out is not None and plan.lab.signing_key is not None:
-                    from reports.bundle import load_signing_key
+                    from osgpct.reports.bundle import load_signing_key
 
                     self._signing_key = load_signing_key(plan.lab.signing_key)
             except ConfigError as e:
@@ -470,7 +470,7 @@ class Campaign:
         if call.when == "teardown":
             run.finish()
             case = self.case_result(run)
-            from reports.pytest_helpers import allure_labels, junit_properties
+            from osgpct.reports.pytest_helpers import allure_labels, junit_properties
 
             item.user_properties.extend(junit_properties(case))  # JUnit writes them with the teardown report
             if getattr(self.config.option, "allure_report_dir", None):
@@ -607,7 +607,7 @@ class Campaign:
             f" ({n[Verdict.INCONC]} INCONC accepted by the plan's policy)" if n[Verdict.INCONC] else "")
 
     def case_result(self, run: CaseRun) -> Any:
-        from reports.model import CaseResult, Step
+        from osgpct.reports.model import CaseResult, Step
 
         m = run.meta
         steps = [Step(s.n, s.title, s.expected, s.verdict, s.reason, list(s.frames)) for s in run.steps]
@@ -616,8 +616,15 @@ class Campaign:
                           duration_s=round(run.duration, 6), steps=steps, observations=list(run.observations))
 
     def build_results(self) -> Any:
-        from reports.model import Campaign as RCampaign
-        from reports.model import ChannelPrediction, Dut, Lab, PicsObservation, Results, assumptions_from_register
+        from osgpct.reports.model import Campaign as RCampaign
+        from osgpct.reports.model import (
+            ChannelPrediction,
+            Dut,
+            Lab,
+            PicsObservation,
+            Results,
+            assumptions_from_register,
+        )
 
         plan = self.ensure_plan()
         import osgp
@@ -649,10 +656,10 @@ class Campaign:
         return results
 
     def _requirements(self) -> list[Any]:
-        from reports.model import Requirement
+        from osgpct.reports.model import Requirement
 
         try:
-            from osgp.catalogue import load_catalogue
+            from osgpct.catalogue import load_catalogue
 
             reqs = load_catalogue()
         except (ImportError, ConfigError) as e:
@@ -689,11 +696,11 @@ class Campaign:
         show, secrets = self.plan.output.show_secrets, self.plan.secrets()
         try:
             if self.config.getoption("osgp_reports") == "results":
-                from reports.pctr import as_stored
+                from osgpct.reports.pctr import as_stored
 
                 as_stored(self.results, secrets, show).save(self.out / "results.json", show)
                 return
-            from reports import finish_campaign
+            from osgpct.reports import finish_campaign
 
             finish_campaign(self.results, self.out, signing_key=self._signing_key, secrets=secrets,
                             show_secrets=show)
@@ -717,7 +724,7 @@ class _HtmlColumns:
 
     @pytest.hookimpl(optionalhook=True)
     def pytest_html_results_table_header(self, cells: list[str]) -> None:
-        from reports.pytest_helpers import html_table_header
+        from osgpct.reports.pytest_helpers import html_table_header
 
         cells.insert(2, str(html_table_header()))
 
@@ -729,7 +736,7 @@ class _HtmlColumns:
     @pytest.hookimpl(optionalhook=True)
     def pytest_html_results_summary(self, prefix: list[str], summary: list[str], postfix: list[str]) -> None:
         if self.campaign.results is not None:
-            from reports.pytest_helpers import html_summary
+            from osgpct.reports.pytest_helpers import html_summary
 
             prefix.extend(html_summary(self.campaign.results))
 

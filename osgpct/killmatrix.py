@@ -7,7 +7,7 @@ must be PASS or NA, and the NA set follows the PICS. Then one campaign per fault
 breaks. A campaign in which any test case is ERROR shows a bug of the suite (a fault of the DUT must
 never crash the tester), so it counts against the matrix too.
 
-    python -m refdevice.killmatrix [--out DIR] [--fault NAME ...] [--jobs N]
+    python -m osgpct.killmatrix [--out DIR] [--fault NAME ...] [--jobs N]
 
 prints the matrix and stores it as ``killmatrix.json`` and ``killmatrix.md`` in DIR; exit status 0 only
 at 100%. Each campaign is a separate ``pytest`` process over the loopback driver, so faults cannot leak
@@ -28,10 +28,10 @@ from pathlib import Path
 
 import yaml
 
-from refdevice.faults import FAULTS
+from osgpct.layout import campaign_args, default_plan
+from osgpct.refdevice.faults import FAULTS
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
-DEFAULT_PLAN = REPO_ROOT / "testplan.yaml"
+DEFAULT_PLAN = default_plan()
 # Faults that only exist in another security mode run against the default plan switched to that mode.
 MODE_OF_FAULT = {"aes_accepts_rc4": "aes128"}
 CAMPAIGN_TIMEOUT_S = 600
@@ -85,7 +85,7 @@ class Matrix:
         return self.baseline_ok and all(r.killed for r in self.rows)
 
 
-# A meter with less hardware: the reference device is built without it (osgp.plugin.refdevice_factory),
+# A meter with less hardware: the reference device is built without it (osgpct.plugin.refdevice_factory),
 # and the cases that need it must become NA while everything else still passes.
 REDUCED_PICS = {"PICS_RELAY": False, "PICS_DISCONNECT": False, "PICS_LOAD_PROFILE": False, "PICS_FW_UPGRADE": False}
 
@@ -108,14 +108,12 @@ def run_campaign(label: str, plan: Path, target: str, out: Path, *, mode: str = 
                  seed: int = 1, extra: list[str] | None = None, reports: str = "results",
                  env: dict[str, str] | None = None) -> CampaignRun:
     """One campaign in its own pytest process; its verdicts come from its results.json."""
-    cmd = [sys.executable, "-m", "pytest", str(REPO_ROOT / "testcases"), str(REPO_ROOT / "usecases"),
-           "-p", "osgp.plugin", f"--rootdir={REPO_ROOT}", "-c", str(REPO_ROOT / "pyproject.toml"),
-           f"--plan={plan}", f"--target={target}", f"--out={out}", f"--seed={seed}",
-           "-q", "-p", "no:cacheprovider", *(extra or [])]
+    cmd = [sys.executable, "-m", "pytest",
+           *campaign_args(plan=plan, out=out, target=target, seed=seed, extra=extra)]
     # By default results.json only: no PCTR/PDF per fault run.
     env = dict(os.environ, **(env or {}), OSGP_REPORTS=reports)
     try:
-        proc = subprocess.run(cmd, cwd=REPO_ROOT, capture_output=True, text=True, timeout=CAMPAIGN_TIMEOUT_S,
+        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=CAMPAIGN_TIMEOUT_S,
                               env=env)
     except subprocess.TimeoutExpired:
         return CampaignRun(label, mode, -1, problem=f"campaign exceeded {CAMPAIGN_TIMEOUT_S} s")
@@ -197,7 +195,7 @@ def save(m: Matrix, out: Path) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(prog="python -m refdevice.killmatrix", description=__doc__.split("\n\n")[0])
+    p = argparse.ArgumentParser(prog="python -m osgpct.killmatrix", description=__doc__.split("\n\n")[0])
     p.add_argument("--out", default="out/killmatrix", help="where to store killmatrix.json/.md")
     p.add_argument("--fault", action="append", help="only these faults (repeatable)")
     p.add_argument("--jobs", type=int, default=os.cpu_count() or 2, help="campaigns in parallel")

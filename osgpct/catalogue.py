@@ -1,10 +1,10 @@
-"""The requirement catalogue (osgp/requirements.yaml): loaded, validated, summarised.
+"""The requirement catalogue (osgpct/requirements.yaml): loaded, validated, summarised.
 
 Every test case names the requirements it checks by id (``REQ-<AREA>-<NNN>``); the traceability
 matrix of every report is built from this catalogue. The file is data, written by hand; this
 module refuses a file that breaks the rules in docs/requirements.md and names the offending entry.
 
-``python -m osgp.catalogue`` prints a summary per area (``--markdown``: the table of
+``python -m osgpct.catalogue`` prints a summary per area (``--markdown``: the table of
 docs/requirements.md).
 """
 
@@ -108,10 +108,10 @@ def weakest_tag_confidence(source: str) -> str | None:
 def check_pics_expression(expr: str) -> str | None:
     """None when `expr` is a valid selection expression, else why not.
 
-    The language is the one of osgp.pics (and/or/not, parentheses, comparisons). Items must be
-    named PICS_<NAME>; items osgp.pics declares are type-checked, others are taken as true/false
+    The language is the one of osgpct.pics (and/or/not, parentheses, comparisons). Items must be
+    named PICS_<NAME>; items osgpct.pics declares are type-checked, others are taken as true/false
     (see undeclared_pics_items)."""
-    from osgp.pics import TYPES, PicsError, parse
+    from osgpct.pics import TYPES, PicsError, parse
 
     try:
         parsed = parse(expr)
@@ -249,18 +249,18 @@ def parse_catalogue(text: str, *, origin: str = "requirements.yaml",
 
 @cache
 def _packaged() -> tuple[Requirement, ...]:
-    text = resources.files("osgp").joinpath("requirements.yaml").read_text(encoding="utf-8")
-    return parse_catalogue(text, origin="osgp/requirements.yaml")
+    text = resources.files("osgpct").joinpath("requirements.yaml").read_text(encoding="utf-8")
+    return parse_catalogue(text, origin="osgpct/requirements.yaml")
 
 
 def load_catalogue(path: str | Path | None = None, *,
                    assumption_ids: Iterable[str] | None = None) -> tuple[Requirement, ...]:
-    """The validated catalogue: the packaged osgp/requirements.yaml, or the file at `path`."""
+    """The validated catalogue: the packaged osgpct/requirements.yaml, or the file at `path`."""
     if path is None and assumption_ids is None:
         return _packaged()
     if path is None:
-        text = resources.files("osgp").joinpath("requirements.yaml").read_text(encoding="utf-8")
-        return parse_catalogue(text, origin="osgp/requirements.yaml", assumption_ids=assumption_ids)
+        text = resources.files("osgpct").joinpath("requirements.yaml").read_text(encoding="utf-8")
+        return parse_catalogue(text, origin="osgpct/requirements.yaml", assumption_ids=assumption_ids)
     p = Path(path)
     try:
         text = p.read_text(encoding="utf-8")
@@ -274,7 +274,7 @@ def requirement(requirement_id: str) -> Requirement:
     for r in _packaged():
         if r.id == requirement_id:
             return r
-    raise KeyError(f"{requirement_id}: no such requirement in osgp/requirements.yaml")
+    raise KeyError(f"{requirement_id}: no such requirement in osgpct/requirements.yaml")
 
 
 def by_area(reqs: Iterable[Requirement] | None = None) -> dict[str, tuple[Requirement, ...]]:
@@ -290,8 +290,8 @@ def pics_items(reqs: Iterable[Requirement] | None = None) -> tuple[str, ...]:
 
 
 def undeclared_pics_items(reqs: Iterable[Requirement] | None = None) -> tuple[str, ...]:
-    """PICS items the catalogue names that the test-plan PICS catalogue (osgp.pics.ITEMS) lacks."""
-    from osgp.pics import ITEMS
+    """PICS items the catalogue names that the test-plan PICS catalogue (osgpct.pics.ITEMS) lacks."""
+    from osgpct.pics import ITEMS
 
     return tuple(p for p in pics_items(reqs) if p not in ITEMS)
 
@@ -355,7 +355,7 @@ def format_markdown_counts(rows: Iterable[AreaSummary]) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """`python -m osgp.catalogue [--markdown] [FILE]`: summary per area; exit 3 on a broken file."""
+    """`python -m osgpct.catalogue [--markdown] [FILE]`: summary per area; exit 3 on a broken file."""
     args = sys.argv[1:] if argv is None else list(argv)
     markdown = "--markdown" in args
     args = [a for a in args if a != "--markdown"]
@@ -372,7 +372,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"\nPICS items named by conditional requirements ({len(items)}): {', '.join(items)}")
     missing = undeclared_pics_items(reqs)
     if missing:
-        print(f"Not yet declared in osgp.pics.ITEMS ({len(missing)}): {', '.join(missing)}")
+        print(f"Not yet declared in osgpct.pics.ITEMS ({len(missing)}): {', '.join(missing)}")
     return 0
 
 

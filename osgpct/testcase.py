@@ -39,8 +39,8 @@ from pathlib import Path
 from typing import Any, NoReturn, TypeVar
 
 from osgp.errors import ConfigError, DeviceTimeout, DutProtocolError, NotJudged
-from osgp.pics import Expr, Mismatch, Observed, PicsError, PicsValue, compare, compile_expr, observe_pics
-from osgp.verdicts import Verdict
+from osgpct.pics import Expr, Mismatch, Observed, PicsError, PicsValue, compare, compile_expr, observe_pics
+from osgpct.verdicts import Verdict
 
 AREAS = ("LNK", "APP", "TBL", "PRC", "SEC", "MGT")  # CONVENTIONS.md, requirement and test-case areas
 KINDS = {"BV": "valid behaviour", "BI": "invalid behaviour", "BO": "inopportune behaviour",
@@ -163,15 +163,15 @@ def _declare(fn: Callable[..., Any], *, id: str, title: str, purpose: str, requi
         try:
             expr = compile_expr(pics)
         except PicsError as e:
-            bad(str(e), "use the items of osgp/pics.py ITEMS with and/or/not, ==, !=, <, >, parentheses")
-    from osgp.plan import Pixit  # here, not at the top: the plan module is heavier than this one
+            bad(str(e), "use the items of osgpct/pics.py ITEMS with and/or/not, ==, !=, <, >, parentheses")
+    from osgpct.plan import Pixit  # here, not at the top: the plan module is heavier than this one
 
     known = {f for f in Pixit.__dataclass_fields__}
     if isinstance(pixit, str):
         bad("pixit is a single string", "give a list: pixit=['seq_window']")
     for p in pixit:
         if p not in known:
-            from osgp.pics import suggest
+            from osgpct.pics import suggest
 
             bad(f"unknown PIXIT {p!r}{suggest(p, known)}", "use the PIXIT names of docs/testplan.md")
     return CaseMeta(id=id, title=title.strip(), purpose=purpose or "", requirements=reqs,

@@ -12,7 +12,6 @@ from pathlib import Path
 
 from osgp.errors import ConfigError, OsgpError
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
 EXIT_CONFIG = 3
 
 
@@ -24,33 +23,21 @@ def _fail(message: str) -> int:
 def cmd_run(args: argparse.Namespace) -> int:
     import pytest
 
+    from osgpct.layout import campaign_args, default_plan
+
     out = Path(args.out).resolve()
-    out.mkdir(parents=True, exist_ok=True)
-    plan = Path(args.plan).resolve()
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        return _fail(f"cannot create the output directory {out}: {e.strerror}")
+    plan = Path(args.plan).resolve() if args.plan else default_plan()
     if not plan.is_file():
         return _fail(f"test plan {plan} not found (create one with `osgpct plan init {args.plan}`)")
-    pytest_args = [
-        str(REPO_ROOT / "testcases"),
-        str(REPO_ROOT / "usecases"),
-        "-p", "osgp.plugin",
-        f"--rootdir={REPO_ROOT}",
-        "-c", str(REPO_ROOT / "pyproject.toml"),
-        f"--plan={plan}",
-        f"--out={out}",
-        f"--junitxml={out / 'junit.xml'}",
-        f"--html={out / 'report.html'}", "--self-contained-html",
-        f"--alluredir={out / 'allure-results'}",
-        "-p", "no:cacheprovider",
-        "-q",
-    ]
-    if args.target:
-        pytest_args.append(f"--target={args.target}")
-    if args.seed is not None:
-        pytest_args.append(f"--seed={args.seed}")
-    if args.k:
-        pytest_args += ["-k", args.k]
+    extra = [f"--junitxml={out / 'junit.xml'}", f"--html={out / 'report.html'}", "--self-contained-html",
+             f"--alluredir={out / 'allure-results'}"]
     if args.show_secrets:
-        pytest_args.append("--show-secrets")
+        extra.append("--show-secrets")
+    pytest_args = campaign_args(plan=plan, out=out, target=args.target, seed=args.seed, k=args.k, extra=extra)
     pytest_args += args.pytest_args
     code = int(pytest.main(pytest_args))
     # pytest's own usage errors (4) and "nothing collected" (5) are configuration errors for us.
@@ -58,9 +45,9 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
-    from drivers.server import serve
     from osgp.clock import MonotonicClock
-    from refdevice import build
+    from osgpct.drivers.server import serve
+    from osgpct.refdevice import build
 
     clock = MonotonicClock()  # one clock for the device and the server, so device time starts as configured
     device = build(config_path=args.config, faults=args.fault, clock=clock)
@@ -75,9 +62,10 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 
 def cmd_list(args: argparse.Namespace) -> int:
-    from osgp.testcase import catalogue_of_testcases
+    from osgpct.layout import catalogue_paths
+    from osgpct.testcase import catalogue_of_testcases
 
-    rows = catalogue_of_testcases([REPO_ROOT / "testcases", REPO_ROOT / "usecases"])
+    rows = catalogue_of_testcases(catalogue_paths())
     for r in rows:
         print(f"{r.id:28} {r.title}\n{'':28} req: {', '.join(r.requirements)}  pics: {r.pics or '-'}"
               f"  group: {r.group}")
@@ -87,24 +75,24 @@ def cmd_list(args: argparse.Namespace) -> int:
 
 def cmd_report(args: argparse.Namespace) -> int:
     if args.compare:
-        from reports.compare import cli_compare
+        from osgpct.reports.compare import cli_compare
 
         return cli_compare(Path(args.compare[0]), Path(args.compare[1]))
     if not args.dir:
         return _fail("report needs DIR or --compare OLD NEW")
-    from reports.pctr import cli_report
+    from osgpct.reports.pctr import cli_report
 
     return cli_report(Path(args.dir), Path(args.out) if args.out else None)
 
 
 def cmd_verify(args: argparse.Namespace) -> int:
-    from reports.bundle import cli_verify
+    from osgpct.reports.bundle import cli_verify
 
     return cli_verify(Path(args.dir))
 
 
 def cmd_plan_init(args: argparse.Namespace) -> int:
-    from osgp.plan import template_text
+    from osgpct.plan import template_text
 
     path = Path(args.path)
     if path.exists() and not args.force:
@@ -119,8 +107,8 @@ def build_parser() -> argparse.ArgumentParser:
     sub = p.add_subparsers(dest="command", required=True)
 
     r = sub.add_parser("run", help="run a campaign and write the reports")
-    r.add_argument("--plan", default=str(REPO_ROOT / "testplan.yaml"),
-                   help="test plan (default: testplan.yaml)")
+    r.add_argument("--plan", help="test plan (default: ./testplan.yaml, else the packaged default plan: "
+                                     "the reference device over loopback)")
     r.add_argument("--target", help="override the plan's target URL (loopback:, cnip+udp://H:P, serial://…)")
     r.add_argument("--out", default="out", help="output directory (default: out)")
     r.add_argument("-k", help="select test cases by pytest -k expression")

@@ -1,0 +1,1 @@
+"""The catalogue of conformance test cases, installed as `osgpct.testcases`."""

@@ -1,0 +1,1 @@
+"""Conformance test cases (see docs/writing-testcases.md)."""
