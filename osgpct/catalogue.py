@@ -1,4 +1,4 @@
-"""The requirement catalogue (osgpct/requirements.yaml): loaded, validated, summarised.
+"""The requirement catalogue (osgpct/requirements/<AREA>.yaml): loaded, validated, summarised.
 
 Every test case names the requirements it checks by id (``REQ-<AREA>-<NNN>``); the traceability
 matrix of every report is built from this catalogue. The file is data, written by hand; this
@@ -32,24 +32,28 @@ AREAS: Mapping[str, str] = {
     "MGT": "Management: time, topology, broadcast, firmware, keys (Clauses 4, 7-8, Annex F-G)",
 }
 KINDS = ("mandatory", "optional", "conditional")
-CONFIDENCES = ("read", "verified", "inferred")
-FIELDS = ("id", "text", "source", "kind", "pics", "confidence", "testable", "reason", "assumptions")
-
-# Evidence tags used in shared/spec and in the `source` field, mapped onto the confidence they allow.
-# The confidence of a requirement is the weakest tag its source carries.
-TAG_CONFIDENCE: Mapping[str, str] = {
-    "VERIFIED": "verified",
-    "READ": "read",
-    "SECONDARY": "read",
-    "INFERRED": "inferred",
-    "UNVERIFIED": "inferred",
-    "NOT FOUND": "inferred",
+#: Evidence grades (docs/requirements.md): what a failed check on the requirement may become.
+GRADES = ("stated", "ambiguous", "inferred", "design")
+FIELDS = ("id", "text", "source", "kind", "pics", "grade", "testable", "reason", "assumptions")
+#: Fields by grade: `stated` keeps a short quote, where it stands and the port it was read for;
+#: `ambiguous` lists every reading a conforming device may take (and may name the PIXIT that picks one).
+GRADE_FIELDS = {"stated": ("quote", "at", "port"), "ambiguous": ("readings",), "inferred": (), "design": ()}
+OPTIONAL_FIELDS = ("pixit", "note")
+PORTS = ("power line", "MEP (TCP)", "optical port", "any")
+#: Where `at` points: KEY:LINE, KEY one of these files (relative to the spec folder, shared/spec/).
+SOURCE_FILES: Mapping[str, str] = {
+    "MEP-DG": "sources/OSGP-Alliance-MEP-Client-Developers-Guide-078-0372-01BD.txt",
+    "OPG": "sources/OSGP-Alliance-Optical-Port-Programmers-Guide-c21F.txt",
+    "app": "app-layer-and-security.md",
+    "tbl": "tables-and-procedures.md",
+    "low": "lower-layers.md",
 }
-_STRENGTH = {"verified": 2, "read": 1, "inferred": 0}
+AT_RE = re.compile(r"^(?P<key>" + "|".join(SOURCE_FILES) + r"):(?P<line>\d+)$")
+MAX_QUOTE_WORDS = 30
+DRAFT = "TODO"  # a stated entry not yet quoted (the self-tests refuse any left)
 
 ID_RE = re.compile(r"^REQ-(?P<area>[A-Z]{3})-(?P<number>\d{3})$")
 ASSUMPTION_RE = re.compile(r"^ASM-[A-Z]{3}-\d{2}$")
-_TAG_RE = re.compile(r"\[(" + "|".join(TAG_CONFIDENCE) + r")\b[^\]]*\]")
 _PICS_NAME_RE = re.compile(r"PICS_[A-Z0-9_]+")
 MAX_TEXT = 240
 
@@ -73,10 +77,16 @@ class Requirement:
     source: str
     kind: str
     pics: str | None
-    confidence: str
+    grade: str
     testable: bool
     reason: str | None
     assumptions: tuple[str, ...]
+    quote: str = ""  # stated: the source's words (at most ~25)
+    at: str = ""  # stated: KEY:LINE (SOURCE_FILES)
+    port: str = ""  # stated: the port the source describes (power line, MEP (TCP), optical port, any)
+    readings: tuple[str, ...] = ()  # ambiguous: every reading a conforming device may take
+    pixit: str = ""  # ambiguous: the PIXIT that fixes one reading (then a departure from it is FAIL)
+    note: str = ""
 
     @property
     def area(self) -> str:
@@ -92,17 +102,9 @@ class Requirement:
         return tuple(sorted(set(re.findall(r"PICS_[A-Z0-9_]+", self.pics or ""))))
 
     @property
-    def rests_on_assumption(self) -> bool:
-        """True when a failing check may only be a FAIL if it names the assumption or inference."""
-        return self.confidence == "inferred" or bool(self.assumptions)
-
-
-def weakest_tag_confidence(source: str) -> str | None:
-    """The confidence the weakest evidence tag in `source` allows; None when it carries no tag."""
-    found = [TAG_CONFIDENCE[m.group(1)] for m in _TAG_RE.finditer(source)]
-    if not found:
-        return None
-    return min(found, key=_STRENGTH.__getitem__)
+    def unconfirmed(self) -> bool:
+        """No source states the rule: a departure is a deviation, FAIL only under a strict policy."""
+        return self.grade in ("inferred", "design")
 
 
 def check_pics_expression(expr: str) -> str | None:
@@ -132,7 +134,8 @@ def _entry_problems(n: int, e: Any, known_assumptions: frozenset[str]) -> list[s
     missing = [f for f in FIELDS if f not in e]
     if missing:
         problems.append(f"{name}: missing field(s) {', '.join(missing)}")
-    unknown = sorted(set(e) - set(FIELDS))
+    allowed = set(FIELDS) | set(OPTIONAL_FIELDS) | {f for fs in GRADE_FIELDS.values() for f in fs}
+    unknown = sorted(set(e) - allowed)
     if unknown:
         problems.append(f"{name}: unknown field(s) {', '.join(unknown)}")
     if missing:
@@ -154,15 +157,10 @@ def _entry_problems(n: int, e: Any, known_assumptions: frozenset[str]) -> list[s
         problems.append(f"{name}: text must be one line of at most {MAX_TEXT} characters (has {len(text)})")
 
     source = e["source"]
-    tag_conf: str | None = None
     if not isinstance(source, str) or not source.strip():
         problems.append(f"{name}: source is empty")
-    else:
-        if "TS 104 001" not in source:
-            problems.append(f"{name}: source must name the TS 104 001 clause/annex (or 'clause unknown')")
-        tag_conf = weakest_tag_confidence(source)
-        if tag_conf is None:
-            problems.append(f"{name}: source carries no evidence tag ([READ], [VERIFIED], [INFERRED], ...)")
+    elif "TS 104 001" not in source:
+        problems.append(f"{name}: source must name the TS 104 001 clause/annex (or 'clause unknown')")
 
     kind, pics = e["kind"], e["pics"]
     if kind not in KINDS:
@@ -177,11 +175,7 @@ def _entry_problems(n: int, e: Any, known_assumptions: frozenset[str]) -> list[s
     elif pics is not None:
         problems.append(f"{name}: pics must be null unless kind is conditional (kind is {kind!r})")
 
-    conf = e["confidence"]
-    if conf not in CONFIDENCES:
-        problems.append(f"{name}: confidence {conf!r} is not one of {', '.join(CONFIDENCES)}")
-    elif tag_conf is not None and conf != tag_conf:
-        problems.append(f"{name}: confidence {conf!r} but the weakest tag in its source gives {tag_conf!r}")
+    problems += _grade_problems(name, e)
 
     testable, reason = e["testable"], e["reason"]
     if not isinstance(testable, bool):
@@ -202,6 +196,31 @@ def _entry_problems(n: int, e: Any, known_assumptions: frozenset[str]) -> list[s
                 problems.append(f"{name}: assumption {a} is not in osgp/assumptions.yaml")
         if len(set(map(str, asms))) != len(asms):
             problems.append(f"{name}: an assumption is listed twice")
+    return problems
+
+
+def _grade_problems(name: str, e: Mapping[str, Any]) -> list[str]:
+    grade = e["grade"]
+    if grade not in GRADES:
+        return [f"{name}: grade {grade!r} is not one of {', '.join(GRADES)}"]
+    problems = [f"{name}: {f} belongs to grade {g}, not {grade}" for g, fs in GRADE_FIELDS.items() if g != grade
+                for f in fs if f in e and f not in GRADE_FIELDS[grade]]
+    problems += [f"{name}: a {grade} requirement needs {f!r}" for f in GRADE_FIELDS[grade] if not e.get(f)]
+    if grade == "stated" and not problems and e["quote"] != DRAFT:
+        quote, at, port = e["quote"], e["at"], e["port"]
+        if not isinstance(quote, str) or len(quote.split()) > MAX_QUOTE_WORDS:
+            problems.append(f"{name}: quote must be a string of at most {MAX_QUOTE_WORDS} words")
+        if not isinstance(at, str) or not AT_RE.match(at):
+            problems.append(f"{name}: at {at!r} is not KEY:LINE with KEY one of {', '.join(SOURCE_FILES)}")
+        if port not in PORTS:
+            problems.append(f"{name}: port {port!r} is not one of {', '.join(PORTS)}")
+    if grade == "ambiguous" and not problems:
+        readings = e["readings"]
+        if not isinstance(readings, list) or len(readings) < 2 or not all(isinstance(r, str) and r.strip()
+                                                                          for r in readings):
+            problems.append(f"{name}: readings must list at least two readings a conforming device may take")
+    if e.get("pixit") and grade != "ambiguous":
+        problems.append(f"{name}: only an ambiguous requirement names the PIXIT that picks its reading")
     return problems
 
 
@@ -241,26 +260,32 @@ def parse_catalogue(text: str, *, origin: str = "requirements.yaml",
     if problems:
         raise CatalogueError(origin, problems)
     return tuple(
-        Requirement(e["id"], e["text"].strip(), e["source"].strip(), e["kind"], e["pics"], e["confidence"],
-                    e["testable"], e["reason"], tuple(e["assumptions"]))
+        Requirement(e["id"], e["text"].strip(), e["source"].strip(), e["kind"], e["pics"], e["grade"],
+                    e["testable"], e["reason"], tuple(e["assumptions"]), quote=str(e.get("quote", "")).strip(),
+                    at=e.get("at", ""), port=e.get("port", ""), readings=tuple(e.get("readings", ())),
+                    pixit=e.get("pixit", "") or "", note=e.get("note", "") or "")
         for e in entries
     )
 
 
+def packaged_text() -> str:
+    """The packaged catalogue, its area files in the order of AREAS, as one YAML list."""
+    folder = resources.files("osgpct").joinpath("requirements")
+    return "\n".join(folder.joinpath(f"{area}.yaml").read_text(encoding="utf-8") for area in AREAS)
+
+
 @cache
 def _packaged() -> tuple[Requirement, ...]:
-    text = resources.files("osgpct").joinpath("requirements.yaml").read_text(encoding="utf-8")
-    return parse_catalogue(text, origin="osgpct/requirements.yaml")
+    return parse_catalogue(packaged_text(), origin="osgpct/requirements/")
 
 
 def load_catalogue(path: str | Path | None = None, *,
                    assumption_ids: Iterable[str] | None = None) -> tuple[Requirement, ...]:
-    """The validated catalogue: the packaged osgpct/requirements.yaml, or the file at `path`."""
+    """The validated catalogue: the packaged osgpct/requirements/, or the file at `path`."""
     if path is None and assumption_ids is None:
         return _packaged()
     if path is None:
-        text = resources.files("osgpct").joinpath("requirements.yaml").read_text(encoding="utf-8")
-        return parse_catalogue(text, origin="osgpct/requirements.yaml", assumption_ids=assumption_ids)
+        return parse_catalogue(packaged_text(), origin="osgpct/requirements/", assumption_ids=assumption_ids)
     p = Path(path)
     try:
         text = p.read_text(encoding="utf-8")
@@ -274,7 +299,7 @@ def requirement(requirement_id: str) -> Requirement:
     for r in _packaged():
         if r.id == requirement_id:
             return r
-    raise KeyError(f"{requirement_id}: no such requirement in osgpct/requirements.yaml")
+    raise KeyError(f"{requirement_id}: no such requirement in osgpct/requirements/")
 
 
 def by_area(reqs: Iterable[Requirement] | None = None) -> dict[str, tuple[Requirement, ...]]:
@@ -296,6 +321,48 @@ def undeclared_pics_items(reqs: Iterable[Requirement] | None = None) -> tuple[st
     return tuple(p for p in pics_items(reqs) if p not in ITEMS)
 
 
+def _normalise(text: str) -> str:
+    """Text as the quote check compares it: hyphenated line breaks joined, quotes and spaces unified."""
+    text = re.sub(r"-\s*\n\s*", "-", text)
+    text = text.replace("\u2019", "'").replace("\u2018", "'").replace("\u201c", '"').replace("\u201d", '"')
+    return " ".join(text.split()).lower()
+
+
+QUOTE_WINDOW = 6  # lines after `at` a quote may run on to (the guides' text is wrapped)
+
+
+def quote_problems(reqs: Iterable[Requirement], spec_dir: Path) -> list[str]:
+    """Every `stated` requirement whose quote is not found at (or just after) the line it names."""
+    problems = []
+    cache_: dict[str, list[str]] = {}
+    for r in reqs:
+        if r.grade != "stated":
+            continue
+        m = AT_RE.match(r.at)
+        if not m:
+            problems.append(f"{r.id}: at {r.at!r} is not KEY:LINE")
+            continue
+        rel = SOURCE_FILES[m["key"]]
+        if rel not in cache_:
+            # split on newlines only: the guides hold a form feed per page, which grep -n does not count
+            cache_[rel] = (spec_dir / rel).read_text(encoding="utf-8", errors="replace").split("\n")
+        lines, n = cache_[rel], int(m["line"])
+        window = _normalise("\n".join(lines[max(0, n - 1):n - 1 + QUOTE_WINDOW]))
+        if not 1 <= n <= len(lines) or _normalise(r.quote) not in window:
+            problems.append(f"{r.id}: quote {r.quote!r} not found at {r.at} ({rel})")
+    return problems
+
+
+def find_spec_dir() -> Path | None:
+    """The spec folder (shared/spec/, with sources/): $OSGP_SPEC_DIR, else ../shared/spec beside the checkout."""
+    import os
+
+    for cand in (os.environ.get("OSGP_SPEC_DIR"), Path(__file__).resolve().parents[2] / "shared" / "spec"):
+        if cand and (Path(cand) / SOURCE_FILES["MEP-DG"]).is_file():
+            return Path(cand)
+    return None
+
+
 @dataclass(frozen=True)
 class AreaSummary:
     area: str
@@ -304,9 +371,10 @@ class AreaSummary:
     mandatory: int
     optional: int
     conditional: int
-    verified: int
-    read: int
+    stated: int
+    ambiguous: int
     inferred: int
+    design: int
     with_assumptions: int
     not_testable: int
 
@@ -318,35 +386,32 @@ def summarise(reqs: Iterable[Requirement] | None = None) -> tuple[AreaSummary, .
             area, AREAS[area], len(rs),
             sum(r.kind == "mandatory" for r in rs), sum(r.kind == "optional" for r in rs),
             sum(r.kind == "conditional" for r in rs),
-            sum(r.confidence == "verified" for r in rs), sum(r.confidence == "read" for r in rs),
-            sum(r.confidence == "inferred" for r in rs),
+            *(sum(r.grade == g for r in rs) for g in GRADES),
             sum(bool(r.assumptions) for r in rs), sum(not r.testable for r in rs)))
     return tuple(out)
 
 
 def format_summary(rows: Iterable[AreaSummary]) -> str:
     rows = tuple(rows)
-    head = ("area", "total", "mand", "opt", "cond", "verif", "read", "infer", "w/ASM", "untestable")
-    lines = ["{:<5} {:>5} {:>5} {:>4} {:>5} {:>6} {:>5} {:>6} {:>6} {:>11}  {}".format(*head, "title")]
+    head = ("area", "total", "mand", "opt", "cond", "stated", "ambig", "infer", "design", "w/ASM", "untestable")
+    lines = ["{:<5} {:>5} {:>5} {:>4} {:>5} {:>6} {:>5} {:>6} {:>6} {:>6} {:>11}  {}".format(*head, "title")]
     for r in rows:
         lines.append(f"{r.area:<5} {r.total:>5} {r.mandatory:>5} {r.optional:>4} {r.conditional:>5} "
-                     f"{r.verified:>6} {r.read:>5} {r.inferred:>6} {r.with_assumptions:>6} "
+                     f"{r.stated:>6} {r.ambiguous:>5} {r.inferred:>6} {r.design:>6} {r.with_assumptions:>6} "
                      f"{r.not_testable:>11}  {r.title}")
     tot = [sum(getattr(r, f) for r in rows) for f in ("total", "mandatory", "optional", "conditional",
-                                                      "verified", "read", "inferred", "with_assumptions",
-                                                      "not_testable")]
-    lines.append("{:<5} {:>5} {:>5} {:>4} {:>5} {:>6} {:>5} {:>6} {:>6} {:>11}".format("all", *tot))
+                                                      *GRADES, "with_assumptions", "not_testable")]
+    lines.append("{:<5} {:>5} {:>5} {:>4} {:>5} {:>6} {:>5} {:>6} {:>6} {:>6} {:>11}".format("all", *tot))
     return "\n".join(lines)
 
 
 def format_markdown_counts(rows: Iterable[AreaSummary]) -> str:
     """The counts table of docs/requirements.md (between its counts:begin/end markers)."""
     rows = tuple(rows)
-    fields = ("total", "mandatory", "optional", "conditional", "verified", "read", "inferred",
-              "with_assumptions", "not_testable")
-    lines = ["| Area | Total | Mandatory | Optional | Conditional | Verified | Read | Inferred "
+    fields = ("total", "mandatory", "optional", "conditional", *GRADES, "with_assumptions", "not_testable")
+    lines = ["| Area | Total | Mandatory | Optional | Conditional | Stated | Ambiguous | Inferred | Design "
              "| With assumptions | Not testable |",
-             "|---|---|---|---|---|---|---|---|---|---|"]
+             "|---|---|---|---|---|---|---|---|---|---|---|"]
     for r in rows:
         lines.append("| " + " | ".join([r.area, *(str(getattr(r, f)) for f in fields)]) + " |")
     tot = [str(sum(getattr(r, f) for r in rows)) for f in fields]
@@ -355,15 +420,27 @@ def format_markdown_counts(rows: Iterable[AreaSummary]) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """`python -m osgpct.catalogue [--markdown] [FILE]`: summary per area; exit 3 on a broken file."""
+    """`python -m osgpct.catalogue [--markdown] [--check-quotes] [FILE]`: summary per area; exit 3 on a
+    broken file (or, with --check-quotes, a `stated` quote not found in its source)."""
     args = sys.argv[1:] if argv is None else list(argv)
-    markdown = "--markdown" in args
-    args = [a for a in args if a != "--markdown"]
+    markdown, check = "--markdown" in args, "--check-quotes" in args
+    args = [a for a in args if a not in ("--markdown", "--check-quotes")]
     try:
         reqs = load_catalogue(args[0] if args else None)
     except CatalogueError as exc:
         print(exc, file=sys.stderr)
         return 3
+    if check:
+        spec = find_spec_dir()
+        if spec is None:
+            print("no spec folder: set OSGP_SPEC_DIR to the folder holding sources/ and the digests", file=sys.stderr)
+            return 3
+        problems = quote_problems(reqs, spec)
+        for p in problems:
+            print(p, file=sys.stderr)
+        print(f"{sum(r.grade == 'stated' for r in reqs)} stated quotes checked, {len(problems)} not found")
+        if problems:
+            return 3
     if markdown:
         print(format_markdown_counts(summarise(reqs)))
         return 0

@@ -40,7 +40,7 @@ from osgp.errors import ConfigError, OsgpError, TransportError
 from osgp.transaction import TidAllocator
 from osgpct.pics import PicsError
 from osgpct.plan import Plan, load_plan
-from osgpct.testcase import CaseRun, describe_exception, meta_of
+from osgpct.testcase import CaseRun, Context, describe_exception, meta_of
 from osgpct.verdicts import Verdict
 
 EXIT_OK, EXIT_FAIL, EXIT_ERROR, EXIT_CONFIG = 0, 1, 2, 3
@@ -298,6 +298,8 @@ class Campaign:
         self.plan: Plan | None = None
         self.active = False  # test cases were collected: this run is a campaign
         self.tids = TidAllocator()  # one 14908-1 TID history for all the campaign's sessions
+        self.judged_by: dict[str, list[str]] = {}  # requirement -> ids of the selected cases that cite it
+        self._context: Context | None = None
         self.runs: dict[str, CaseRun] = {}  # nodeid -> record, in collection order
         self.selected: list[str] = []  # nodeids of the test cases selected to run (NA included)
         self.current: CaseRun | None = None
@@ -317,6 +319,14 @@ class Campaign:
         self._signing_key: Any = None
 
     # ---- plan ----------------------------------------------------------------------------------
+
+    @property
+    def context(self) -> Context:
+        """What every case run shares: the verdict policy of the plan and who judges each requirement."""
+        if self._context is None:
+            strict = self.plan.policy.strict if self.plan else False
+            self._context = Context(strict=strict, judged_by=self.judged_by)
+        return self._context
 
     def ensure_plan(self) -> Plan:
         if self.plan is None:
@@ -384,6 +394,10 @@ class Campaign:
             config.hook.pytest_deselected(items=deselected)
             items[:] = keep
         self.selected = [it.nodeid for it in items if it.nodeid in self.runs]
+        for nodeid in self.selected:  # who judges each requirement: named when another case meets its defect
+            run = self.runs[nodeid]
+            for rid in run.meta.requirements:
+                self.judged_by.setdefault(rid, []).append(run.meta.id)
         tr = config.pluginmanager.get_plugin("terminalreporter")
         if tr is not None:
             tr.showfspath = False  # our progress lines name the test cases
@@ -402,7 +416,8 @@ class Campaign:
             return self.runs[item.nodeid]
         callspec = getattr(item, "callspec", None)
         case_id = f"{meta.id}[{callspec.id}]" if callspec else meta.id
-        run = CaseRun(meta, case_id=case_id, seed=self.seed, pics=self.plan.pics if self.plan else {})
+        run = CaseRun(meta, case_id=case_id, seed=self.seed, pics=self.plan.pics if self.plan else {},
+                      context=self.context)
         other = next((r for r in self.runs.values() if r.id == case_id), None)
         if other is not None:
             run.set_outcome(Verdict.ERROR, f"test case id {case_id} is also used at {other.meta.location}")
@@ -607,13 +622,19 @@ class Campaign:
             f" ({n[Verdict.INCONC]} INCONC accepted by the plan's policy)" if n[Verdict.INCONC] else "")
 
     def case_result(self, run: CaseRun) -> Any:
-        from osgpct.reports.model import CaseResult, Step
+        from osgpct.reports.model import CaseResult, Finding, Step
 
         m = run.meta
         steps = [Step(s.n, s.title, s.expected, s.verdict, s.reason, list(s.frames)) for s in run.steps]
+        findings = [Finding(f.requirement, f.verdict, f.reason, f.step, f.deviation)
+                    for f in run.findings if not f.passed]
+        findings += [Finding(rid, Verdict.PASS) for rid in dict.fromkeys(f.requirement for f in run.findings
+                                                                         if f.passed)]
+        unattributed = run.unattributed if run.verdict not in (Verdict.NA, Verdict.NOT_RUN) else run.verdict
         return CaseResult(id=run.id, title=m.title, verdict=run.verdict, group=m.group, area=m.area, kind=m.kind,
                           purpose=m.purpose, requirements=list(m.requirements), pics=m.pics, reason=run.reason,
-                          duration_s=round(run.duration, 6), steps=steps, observations=list(run.observations))
+                          duration_s=round(run.duration, 6), steps=steps, observations=list(run.observations),
+                          findings=findings, unattributed=unattributed)
 
     def build_results(self) -> Any:
         from osgpct.reports.model import Campaign as RCampaign
@@ -635,7 +656,7 @@ class Campaign:
             operator=plan.lab.operator, plan_file=str(plan.path or ""), plan_sha256=plan.sha256,
             tool_version=osgp.__version__, tool_commit=_git_commit(), seed=self.seed, target=plan.target,
             driver=dict(self.driver.describe()) if self.driver is not None else {},
-            inconc_allowed=not plan.policy.inconc_fails_run)
+            inconc_allowed=not plan.policy.inconc_fails_run, strictness=plan.policy.strictness)
         channel = getattr(self.driver, "channel", None)
         if channel is not None:  # the loopback's power-line model: what the same campaign costs on a real line
             campaign.channel = ChannelPrediction(predicted_s=self.driver.elapsed, airtime_s=channel.stats.airtime)
@@ -656,7 +677,7 @@ class Campaign:
         return results
 
     def _requirements(self) -> list[Any]:
-        from osgpct.reports.model import Requirement
+        from osgpct.reports.model import requirements_from_catalogue
 
         try:
             from osgpct.catalogue import load_catalogue
@@ -665,7 +686,7 @@ class Campaign:
         except (ImportError, ConfigError) as e:
             self.notes.append(f"requirement catalogue not loaded: {e}")
             return []
-        return [Requirement(r.id, r.text, r.source, r.kind, r.testable, r.reason or "", r.pics or "") for r in reqs]
+        return requirements_from_catalogue(reqs)
 
     def pytest_terminal_summary(self, terminalreporter: Any, exitstatus: int, config: pytest.Config) -> None:
         if not self.active:

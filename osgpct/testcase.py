@@ -13,15 +13,26 @@ module is imported, and readable without running anything (:func:`catalogue_of_t
 Inside the body, :class:`CaseRun` records the verdict, which only gets worse:
 
 - ``with tc.step(n):`` numbers the evidence (frames from the session's exchange hook) and the verdict;
-- ``tc.check(cond, reason)`` -> FAIL and go on (``stop=True`` ends the case);
+- ``tc.check(cond, reason, req="REQ-…")`` judges requirement ``req`` (one the case names; it may be
+  left out when the case names only one): when ``cond`` is false, the requirement's evidence grade
+  decides the verdict (:func:`graded_verdict`): FAIL for a ``stated`` or ``ambiguous`` rule, a
+  reported *deviation* (INCONC) for an ``inferred`` or ``design`` one unless the plan's policy is
+  strict. ``stop=True`` ends the case;
+- ``tc.fail(reason, req=…)``: the same judgement, and stop;
 - ``tc.require(cond, reason)`` -> INCONC and stop: a precondition the DUT did not give us;
-- ``tc.fail(reason)`` / ``tc.inconc(reason)`` -> that verdict, and stop;
+- ``tc.inconc(reason)`` -> INCONC and stop;
 - ``tc.observe(text)`` -> a note in the report, no verdict.
 
+Every check is kept as a :class:`Finding` (requirement, passed or not, verdict, step): the report
+gives each requirement the verdict of the checks that name it, not of the whole case.
+
 Exceptions map to verdicts (:meth:`CaseRun.on_exception`): a :class:`DeviceTimeout` is INCONC, or
-FAIL in a test case declared ``timing=True`` (the requirement is "the DUT answers within T");
-anything else is ERROR (a fault of the test system), never FAIL. A bare ``assert`` is such an
-exception: judge the DUT with ``tc.check``.
+FAIL in a test case declared ``timing=True`` (the requirement is "the DUT answers within T"). A
+:class:`DutProtocolError` (an answer that does not authenticate or decode) is a failed check of the
+requirement it breaks (:data:`BROKEN_BY`) when the case names that requirement, else INCONC naming
+the requirement and the test cases that judge it: one defect, one FAIL. Anything else is ERROR (a
+fault of the test system), never FAIL. A bare ``assert`` is such an exception: judge the DUT with
+``tc.check``.
 """
 
 from __future__ import annotations
@@ -55,6 +66,10 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 class DefinitionError(ConfigError):
     """Test-case or use-case metadata that breaks CONVENTIONS.md (raised at import)."""
+
+
+class CheckDefinitionError(Exception):
+    """A check that does not say which of the case's requirements it judges: a bug of the test case (ERROR)."""
 
 
 @dataclass(frozen=True)
@@ -264,6 +279,63 @@ def catalogue_of_testcases(paths: Iterable[str | Path]) -> list[CaseMeta]:
 # ---- the verdict recorder (the `tc` fixture) -----------------------------------------------------
 
 
+@dataclass(frozen=True)
+class Finding:
+    """One check of a requirement: what the test case saw and the verdict the grade gave it."""
+
+    requirement: str
+    passed: bool
+    verdict: Verdict  # PASS, or the graded verdict of the failed check
+    reason: str = ""
+    step: int | None = None
+    deviation: bool = False  # a failed check of an unconfirmed (inferred/design) rule, not a FAIL
+
+
+@dataclass(frozen=True)
+class Context:
+    """What a case run needs of its campaign: the verdict policy and who judges each requirement."""
+
+    strict: bool = False
+    judged_by: Mapping[str, Sequence[str]] = field(default_factory=dict)  # requirement -> case ids
+
+
+#: The requirement a DUT answer breaks when it does not authenticate or decode (DutProtocolError).
+BROKEN_BY: Mapping[str, str] = {
+    "ResponseNotAuthentic": "REQ-SEC-003",  # the response digest does not verify against its request
+    "UnencryptedResponse": "REQ-SEC-017",  # an encrypted request answered in clear
+    "MalformedResponse": "REQ-APP-015",
+}
+
+
+def broken_requirement(exc: BaseException) -> str:
+    """The requirement a DutProtocolError stands for: its cause first (the session wraps the security
+    profile's error), then along the class hierarchy."""
+    if getattr(exc, "field", "") == "sequence number":
+        return "REQ-SEC-011"  # a 0x0C without a well-formed sequence number
+    for e in (exc.__cause__, exc):
+        for cls in type(e).__mro__ if e is not None else ():
+            if cls.__name__ in BROKEN_BY:
+                return BROKEN_BY[cls.__name__]
+    return "REQ-APP-015"
+
+
+def graded_verdict(requirement_id: str, reason: str, *, strict: bool) -> tuple[Verdict, str, bool]:
+    """The verdict of a failed check of `requirement_id`, its reason (grade and source appended), and
+    whether it is a deviation from an unconfirmed rule. The one place where grade becomes verdict."""
+    from osgpct.catalogue import requirement
+
+    r = requirement(requirement_id)
+    if r.grade == "stated":
+        return Verdict.FAIL, f"{reason} [{r.id}, stated: {r.at}]", False
+    if r.grade == "ambiguous":
+        how = f"PIXIT {r.pixit}" if r.pixit else f"accepted readings: {'; '.join(r.readings)}"
+        return Verdict.FAIL, f"{reason} [{r.id}, ambiguous; {how}]", False
+    if strict:
+        return Verdict.FAIL, f"{reason} [{r.id}, {r.grade}; FAIL under the strict policy]", False
+    return (Verdict.INCONC, f"deviation from an unconfirmed rule ({r.id}, {r.grade}: no source states it): "
+            f"{reason}", True)
+
+
 class StopCase(BaseException):
     """Ends a test body once its verdict is recorded (fail, inconc, require, check(stop=True)).
 
@@ -297,8 +369,11 @@ class CaseRun:
     """The running record of one test case or use case: its verdict, steps, evidence and notes."""
 
     def __init__(self, meta: CaseMeta, *, case_id: str | None = None, seed: int = 0,
-                 pics: Mapping[str, PicsValue] | None = None) -> None:
+                 pics: Mapping[str, PicsValue] | None = None, context: Context | None = None) -> None:
         self.meta = meta
+        self.context = context or Context()
+        self.findings: list[Finding] = []
+        self.unattributed = Verdict.PASS  # worst verdict recorded other than by a check of a requirement
         self.id = case_id or meta.id
         self.verdict = Verdict.NOT_RUN
         self.events: list[tuple[Verdict, str]] = []
@@ -378,14 +453,35 @@ class CaseRun:
         finally:
             self._current = None
 
-    def check(self, condition: object, reason: str, *, stop: bool = False) -> bool:
-        """FAIL (for this step and the case) unless `condition` holds; go on unless `stop`."""
+    def check(self, condition: object, reason: str, *, req: str | None = None, stop: bool = False) -> bool:
+        """Judge requirement `req` (see the module docstring): a failed check gets the verdict of the
+        requirement's grade, for this step and the case; go on unless `stop`."""
         self.check_deadline()
-        if not condition:
-            self.record(Verdict.FAIL, reason)
-            if stop:
-                raise StopCase(reason)
-        return bool(condition)
+        if condition:
+            if req is not None or len(self.meta.requirements) == 1:
+                self.findings.append(Finding(self._requirement(req), True, Verdict.PASS, step=self.current_step))
+            return True
+        self._judge(self._requirement(req), reason)
+        if stop:
+            raise StopCase(reason)
+        return False
+
+    def _requirement(self, req: str | None) -> str:
+        reqs = self.meta.requirements
+        if req is None:
+            if len(reqs) == 1:
+                return reqs[0]
+            raise CheckDefinitionError(f"a check of {self.id} names no requirement and the case names "
+                                       f"{len(reqs)}: give req= one of {', '.join(reqs) or '(none)'}")
+        if req not in reqs:
+            raise CheckDefinitionError(f"a check of {self.id} names {req}, which the case does not list "
+                                       f"(requirements: {', '.join(reqs)})")
+        return req
+
+    def _judge(self, rid: str, reason: str) -> None:
+        verdict, text, deviation = graded_verdict(rid, reason, strict=self.context.strict)
+        self.findings.append(Finding(rid, False, verdict, text, self.current_step, deviation))
+        self._record(verdict, text)
 
     def require(self, condition: object, reason: str) -> None:
         """INCONC and stop unless `condition` holds: a precondition the DUT did not give us."""
@@ -394,8 +490,9 @@ class CaseRun:
             self.record(Verdict.INCONC, reason)
             raise StopCase(reason)
 
-    def fail(self, reason: str) -> NoReturn:
-        self.record(Verdict.FAIL, reason)
+    def fail(self, reason: str, *, req: str | None = None) -> NoReturn:
+        """A failed check of `req` (graded as in :meth:`check`), and stop."""
+        self._judge(self._requirement(req), reason)
         raise StopCase(reason)
 
     def inconc(self, reason: str) -> NoReturn:
@@ -460,14 +557,29 @@ class CaseRun:
         elif isinstance(exc, NotJudged):
             self.record(Verdict.INCONC, str(exc))
         elif isinstance(exc, DutProtocolError):
-            self.record(Verdict.FAIL, f"the DUT's answer breaks the protocol: {exc}")
+            self._protocol_error(exc)
         elif isinstance(exc, KeyboardInterrupt):
             self.record(Verdict.ERROR, "interrupted")
         else:
             self.record(Verdict.ERROR, f"test system error: {describe_exception(exc)}")
 
+    def _protocol_error(self, exc: DutProtocolError) -> None:
+        """One defect, one FAIL: judged here only when this case names the requirement it breaks."""
+        rid = broken_requirement(exc)
+        if rid in self.meta.requirements:
+            self._judge(rid, f"the DUT's answer breaks the protocol: {exc}")
+            return
+        judges = [c for c in self.context.judged_by.get(rid, ()) if c != self.meta.id]
+        where = f"judged by {', '.join(judges)}" if judges else "no selected test case judges it"
+        self.record(Verdict.INCONC, f"the DUT broke {rid} outside this case's requirements ({exc}); {where}")
+
     def record(self, verdict: Verdict, reason: str) -> None:
-        """Worsen the verdict of the case (and of the running step) with a reason, without stopping."""
+        """Worsen the verdict of the case (and of the running step) with a reason, without stopping.
+        A verdict recorded here judges no requirement in particular (preconditions, timeouts, ERROR)."""
+        self.unattributed = self.unattributed.worsen(verdict)
+        self._record(verdict, reason)
+
+    def _record(self, verdict: Verdict, reason: str) -> None:
         step = self._current
         self.verdict = self.verdict.worsen(verdict)
         if step is not None:

@@ -51,7 +51,7 @@ class Table:
         classes = []
         if col in self.verdict_cols:
             classes.append("verdict")
-            if text in _VERDICTS:
+            if text in _VERDICTS or text == "DEVIATION":
                 classes.append("v-" + text.replace(" ", "_"))
             elif text in FLAGS:
                 classes.append("v-FAIL")

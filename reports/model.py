@@ -65,6 +65,7 @@ class Campaign:
     modem: dict[str, str] = field(default_factory=dict)  # modem identity, where the driver knows it
     channel: ChannelPrediction | None = None
     inconc_allowed: bool = False  # the plan's policy: may INCONC count as acceptable?
+    strictness: str = "default"  # the plan's verdict policy: default, or strict (deviations are FAIL)
     public_key: str = ""  # Ed25519 raw public key (hex) that signs the evidence bundle's manifest
     key_source: Literal["lab", "generated", ""] = ""
 
@@ -103,8 +104,27 @@ class Requirement:
     testable: bool = True
     reason: str = ""  # why it is not testable here
     condition: str = ""  # PICS expression of a conditional requirement
-    confidence: str = ""  # read / verified / inferred (osgpct.catalogue)
+    grade: str = ""  # evidence grade: stated / ambiguous / inferred / design (docs/requirements.md)
     assumptions: list[str] = field(default_factory=list)  # ids in the assumptions register
+    quote: str = ""  # stated: the source's words
+    at: str = ""  # stated: where they stand (KEY:LINE)
+    port: str = ""  # stated: the port the source describes
+    readings: list[str] = field(default_factory=list)  # ambiguous: every reading a conforming device may take
+    pixit: str = ""  # ambiguous: the PIXIT that fixes one reading
+
+    @property
+    def unconfirmed(self) -> bool:
+        """No source states the rule (inferred/design): a departure is a deviation, not a FAIL."""
+        return self.grade in ("inferred", "design")
+
+    @property
+    def basis(self) -> str:
+        """The evidence in one line: grade and quote with its place, or the readings a device may take."""
+        if self.grade == "stated":
+            return f'stated ({self.port}): "{self.quote}" ({self.at})'
+        if self.grade == "ambiguous":
+            return "ambiguous: " + " | ".join(self.readings) + (f" (PIXIT {self.pixit})" if self.pixit else "")
+        return self.grade or "not graded"
 
     @property
     def area(self) -> str:
@@ -120,6 +140,17 @@ class Step:
     verdict: Verdict = Verdict.NOT_RUN
     reason: str = ""
     frames: list[int] = field(default_factory=list)  # packet numbers in trace.pcap
+
+
+@dataclass
+class Finding:
+    """A check of one requirement inside a case (osgpct.testcase.Finding): the verdict per requirement."""
+
+    requirement: str
+    verdict: Verdict  # PASS, or the graded verdict of a failed check
+    reason: str = ""
+    step: int | None = None
+    deviation: bool = False  # failed check of an unconfirmed rule: INCONC, never FAIL by default
 
 
 @dataclass
@@ -139,6 +170,26 @@ class CaseResult:
     duration_s: float = 0.0
     steps: list[Step] = field(default_factory=list)
     observations: list[str] = field(default_factory=list)
+    findings: list[Finding] = field(default_factory=list)
+    unattributed: Verdict = Verdict.PASS  # worst verdict not given by a check of a requirement (a precondition)
+
+    def requirement_verdict(self, rid: str) -> tuple[Verdict, bool]:
+        """The verdict this case gives requirement `rid` (and whether it is a deviation), from the checks
+        that name it: a failed check of another requirement does not mark this one."""
+        failed = [f for f in self.findings if f.requirement == rid and f.verdict is not Verdict.PASS]
+        if failed:
+            worst = combine(f.verdict for f in failed)
+            return worst, all(f.deviation for f in failed if f.verdict is worst)
+        if self.verdict in (Verdict.PASS, Verdict.NA, Verdict.NOT_RUN, Verdict.ERROR):
+            return self.verdict, False
+        if self.unattributed is Verdict.PASS and (len(self.requirements) == 1 or any(
+                f.requirement == rid for f in self.findings)):
+            return Verdict.PASS, False  # every check of it passed; the case's verdict is another requirement's
+        return (self.unattributed if self.unattributed is not Verdict.PASS else Verdict.INCONC), False
+
+    @property
+    def deviations(self) -> list[Finding]:
+        return [f for f in self.findings if f.deviation]
 
 
 @dataclass
@@ -167,13 +218,20 @@ class AssumptionRecord:
 @dataclass(frozen=True)
 class TraceRow:
     requirement: Requirement
-    cases: tuple[tuple[str, Verdict], ...]
+    cases: tuple[tuple[str, Verdict], ...]  # (case id, the verdict that case gives this requirement)
+    deviation: bool = False  # the worst verdict is a deviation from an unconfirmed rule
+    steps: tuple[str, ...] = ()  # "TC_X step 3" behind each failed check of the requirement
 
     @property
     def verdict(self) -> Verdict | None:
-        """Combined verdict of the covering cases that ran; None when none did."""
+        """Verdict of the requirement from the cases that ran; None when none did."""
         ran = [v for _, v in self.cases if v not in (Verdict.NA, Verdict.NOT_RUN)]
         return combine(ran) if ran else None
+
+    @property
+    def label(self) -> str:
+        v = self.verdict
+        return "not run" if v is None else ("DEVIATION" if self.deviation and v is Verdict.INCONC else v.value)
 
 
 @dataclass(frozen=True)
@@ -229,11 +287,41 @@ class Results:
                 if item in self.pics_declared and self.pics_declared[item] != obs.value]
 
     def traceability(self) -> list[TraceRow]:
-        by_req: dict[str, list[tuple[str, Verdict]]] = {r.id: [] for r in self.requirements}
+        """Per requirement: the verdict each citing case gives it (from the checks that name it)."""
+        rows = []
+        for r in self.requirements:
+            judged = [(c, *c.requirement_verdict(r.id)) for c in [*self.test_cases, *self.use_cases]
+                      if r.id in c.requirements]
+            steps = [f"{c.id} step {f.step}" if f.step else c.id for c, _, _ in judged
+                     for f in c.findings if f.requirement == r.id and f.verdict is not Verdict.PASS]
+            row = TraceRow(r, tuple((c.id, v) for c, v, _ in judged), steps=tuple(dict.fromkeys(steps)))
+            inconc = [dev for _, v, dev in judged if v is Verdict.INCONC]
+            deviation = row.verdict is Verdict.INCONC and all(inconc)
+            rows.append(TraceRow(r, row.cases, deviation, row.steps))
+        return rows
+
+    def requirement(self, rid: str) -> Requirement | None:
+        return next((r for r in self.requirements if r.id == rid), None)
+
+    def inconclusive(self) -> dict[str, list[CaseResult]]:
+        """The cases that could not be judged, by why: deviations from unconfirmed rules, DUT errors
+        outside the requirement under test, no answer, preconditions or harness limits."""
+        out: dict[str, list[CaseResult]] = {}
         for c in [*self.test_cases, *self.use_cases]:
-            for rid in c.requirements:
-                by_req.setdefault(rid, []).append((c.id, c.verdict))
-        return [TraceRow(r, tuple(by_req[r.id])) for r in self.requirements]
+            if c.verdict is not Verdict.INCONC:
+                continue
+            if c.deviations and c.unattributed is Verdict.PASS:
+                why = "deviation from a rule no source states (inferred or design)"
+            elif "outside this case's requirements" in c.reason:
+                why = "DUT error on a requirement another case judges"
+            elif "no answer" in c.reason or "did not answer" in c.reason:
+                why = "no answer from the DUT within the bounds"
+            elif "not judged" in c.reason:
+                why = "not judged by this harness (time budget, link, capability)"
+            else:
+                why = "precondition not met"
+            out.setdefault(why, []).append(c)
+        return out
 
     def uncovered(self) -> list[Requirement]:
         """Testable requirements that no test case or use case refers to: holes in the suite."""
@@ -283,9 +371,14 @@ class Results:
                           f"{n[Verdict.ERROR]} ERROR (test system), {n[Verdict.INCONC]} INCONC, "
                           f"{n[Verdict.NOT_RUN]} NOT RUN of {selected} selected."
                           + ("" if selected else " No test case was selected."))
-        note = (f" {n[Verdict.INCONC]} INCONC accepted by the plan's policy." if n[Verdict.INCONC] else "")
+        if n[Verdict.INCONC]:
+            why = "; ".join(f"{len(cs)} {reason}" for reason, cs in self.inconclusive().items())
+            return Status("CONFORMING", f"No FAIL: the DUT passed {n[Verdict.PASS]} of the {selected} selected "
+                          f"test cases and use cases ({n[Verdict.NA]} not applicable); {n[Verdict.INCONC]} could "
+                          f"not be judged ({why}), accepted by the plan's policy and listed under the "
+                          "reservations.")
         return Status("CONFORMING", f"The DUT passed all {selected} selected test cases and use cases "
-                      f"({n[Verdict.NA]} not applicable): it conforms to the selected test cases.{note}")
+                      f"({n[Verdict.NA]} not applicable): it conforms to the selected test cases.")
 
     # ---- serialisation -----------------------------------------------------------------------
 
@@ -422,10 +515,10 @@ def _scalar_ok(tp: Any, data: Any) -> bool:
 
 
 def requirements_from_catalogue(reqs: Iterable[Any]) -> list[Requirement]:
-    """Model entries from osgpct.catalogue requirements (duck-typed: id, text, source, kind, pics,
-    confidence, testable, reason, assumptions)."""
-    return [Requirement(q.id, q.text, q.source, q.kind, q.testable, q.reason or "", q.pics or "",
-                        q.confidence, list(q.assumptions)) for q in reqs]
+    """Model entries from osgpct.catalogue requirements (duck-typed: id, text, source, kind, pics, grade,
+    testable, reason, assumptions, quote, at, port, readings, pixit)."""
+    return [Requirement(q.id, q.text, q.source, q.kind, q.testable, q.reason or "", q.pics or "", q.grade,
+                        list(q.assumptions), q.quote, q.at, q.port, list(q.readings), q.pixit) for q in reqs]
 
 
 def assumptions_from_register(overrides: dict[str, str] | None = None) -> list[AssumptionRecord]:

@@ -77,6 +77,14 @@ def build(r: Results, show_secrets: bool = False) -> Document:
         banner=SHOW_SECRETS_BANNER if show_secrets else "")
 
 
+POLICY_TEXT = {
+    "default": "default: FAIL only where a source states the rule (grade stated, or ambiguous outside every "
+               "accepted reading); departures from inferred or design rules are deviations (INCONC)",
+    "strict": "STRICT (asked for by the plan): departures from inferred or design rules, which no source "
+              "states, are FAIL as well",
+}
+
+
 def _duration(start: str, end: str) -> str:
     try:
         s = (datetime.fromisoformat(end) - datetime.fromisoformat(start)).total_seconds()
@@ -101,6 +109,7 @@ def _identification(r: Results) -> list:
         ("Test tool", f"osgp-conformance {c.tool_version or '?'} (commit {c.tool_commit or 'unknown'})"),
         ("Test plan", c.plan_file or "-"), ("Test plan SHA-256", c.plan_sha256 or "-"),
         ("Seed", "-" if c.seed is None else str(c.seed)),
+        ("Verdict policy", POLICY_TEXT.get(c.strictness, c.strictness)),
         ("Evidence bundle", "manifest.json + manifest.sig (Ed25519); check with `osgpct verify DIR`"),
         ("Signing public key", f"{c.public_key or 'not signed'}"
          + (f" ({key[c.key_source]})" if c.key_source in key else "")),
@@ -132,6 +141,8 @@ def _limits(r: Results, show_secrets: bool) -> list:
     na = r.counts()[Verdict.NA]
     if na:
         text.append(f"{na} test cases were not applicable to the DUT's PICS and were not run.")
+    for why, cases in r.inconclusive().items():
+        text.append(f"{len(cases)} could not be judged: {why}: " + "; ".join(f"{c.id} ({c.reason})" for c in cases))
     rows = [[a.id, a.title, a.value, a.pixit or "-", a.basis, ", ".join(a.used_in)] for a in r.assumptions]
     return [Items(text), Heading("Assumptions register"),
             Table(["Id", "Assumption", "Value used", "PIXIT", "Basis", "Used in"], rows,
@@ -174,24 +185,28 @@ def _dynamic(r: Results) -> list:
     ]
 
 
-def _case_rows(cases: Iterable[CaseResult]) -> tuple[list[list[str]], list[str]]:
+def _case_rows(r: Results, cases: Iterable[CaseResult]) -> tuple[list[list[str]], list[str]]:
     rows, ids = [], []
     for c in cases:
-        rows.append([c.id, c.title, ", ".join(c.requirements) or "-", c.verdict.value,
-                     c.reason or "-", f"{c.duration_s:.2f}"])
+        reason = c.reason or "-"
+        if c.verdict is Verdict.FAIL:  # every FAIL shows the source it rests on
+            failed = dict.fromkeys(f.requirement for f in c.findings if f.verdict is Verdict.FAIL)
+            reason += "".join(f" | {rid} {req.basis}" for rid in failed if (req := r.requirement(rid)))
+        rows.append([c.id, c.title, ", ".join(c.requirements) or "-", c.verdict.value, reason,
+                     f"{c.duration_s:.2f}"])
         ids.append("tc-" + c.id)
     return rows, ids
 
 
 def _campaign(r: Results) -> list:
-    rows, ids = _case_rows(r.test_cases)
+    rows, ids = _case_rows(r, r.test_cases)
     return [Table(["Test case", "Title", "Requirements", "Verdict", "Reason", "Time (s)"], rows,
                   [21, 22, 15, 9, 25, 8], verdict_cols=frozenset({3}), mono_cols=frozenset({0}),
                   row_ids=ids, empty="no test case was run")]
 
 
 def _usecases(r: Results) -> list:
-    rows, ids = _case_rows(r.use_cases)
+    rows, ids = _case_rows(r, r.use_cases)
     rows_ids = [i.replace("tc-", "uc-", 1) for i in ids]
     steps = [[c.id, str(s.n), s.title, s.verdict.value, s.reason or "-"]
              for c in r.use_cases for s in c.steps]
@@ -208,24 +223,30 @@ def _traceability(r: Results) -> list:
     for row in r.traceability():
         req = row.requirement
         covered = ", ".join(f"{cid} {v.value}" for cid, v in row.cases)
+        if row.steps:
+            covered += "; failed checks: " + ", ".join(row.steps)
         if not req.testable:
             result = "not testable"
         elif not row.cases:
             result = "UNCOVERED"
         else:
-            result = row.verdict.value if row.verdict else "not run"
-        basis = "; ".join(x for x in (req.confidence, ", ".join(req.assumptions)) if x)
-        rows.append([req.id, req.text,
-                     req.kind + (f" ({req.condition})" if req.condition else "") + (f"; {basis}" if basis else ""),
-                     covered or "-", result])
+            result = row.label
+        kind = req.kind + (f" ({req.condition})" if req.condition else "")
+        if req.assumptions:
+            kind += "; " + ", ".join(req.assumptions)
+        rows.append([req.id, req.text, kind, req.basis, covered or "-", result])
         ids.append("req-" + req.id)
     uncovered = [f"{q.id}: {q.text} ({q.source})" for q in r.uncovered()]
     untestable = [[q.id, q.text, q.reason or "no reason given"] for q in r.requirements if not q.testable]
     blocks = [
         Para(f"{len(r.requirements)} requirements: {len(r.requirements) - len(untestable) - len(uncovered)} "
              f"covered, {len(uncovered)} uncovered, {len(untestable)} not testable here."),
-        Table(["Requirement", "Paraphrase", "Kind; confidence", "Test cases and verdicts", "Result"], rows,
-              [15, 33, 12, 30, 10], verdict_cols=frozenset({4}), mono_cols=frozenset({0}), row_ids=ids,
+        Para("Each requirement's verdict comes from the checks that name it. Evidence: stated (quote and "
+             "line of the source), ambiguous (the readings a conforming device may take, all accepted), "
+             "inferred or design (no source states it: a departure is a DEVIATION, not a FAIL, unless the "
+             "verdict policy is strict)."),
+        Table(["Requirement", "Paraphrase", "Kind", "Evidence", "Test cases and verdicts", "Result"], rows,
+              [12, 24, 10, 24, 20, 10], verdict_cols=frozenset({5}), mono_cols=frozenset({0}), row_ids=ids,
               empty="no requirement catalogue recorded"),
         Heading("Uncovered requirements", "uncovered"), Items(uncovered or ["none"]),
         Heading("Requirements not testable here"),

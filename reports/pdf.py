@@ -16,7 +16,7 @@ from osgpct.reports.document import Document, Fields, Heading, Items, Para, Sect
 
 _FILL = {"PASS": (217, 242, 221), "FAIL": (248, 215, 215), "INCONC": (253, 240, 196),
          "ERROR": (233, 216, 245), "NA": (236, 239, 242), "NOT RUN": (236, 239, 242),
-         "MISMATCH": (248, 215, 215), "UNCOVERED": (248, 215, 215)}
+         "MISMATCH": (248, 215, 215), "UNCOVERED": (248, 215, 215), "DEVIATION": (253, 240, 196)}
 _STATUS = {"status-CONFORMING": (217, 242, 221), "status-NOT_CONFORMING": (248, 215, 215),
            "status-NOT_ESTABLISHED": (253, 240, 196)}
 _HEAD = FontFace(emphasis="BOLD", fill_color=(238, 241, 245))

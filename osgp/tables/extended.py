@@ -9,8 +9,9 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from .basic import BT08, BT74
+from .basic import BT74
 from .dimensions import Dimensions
+from .procedures import BT08
 from .schema import ET_BASE, table
 from .types import (
     BITS,

@@ -7,12 +7,12 @@ number + PSN + result code + response data [MEP p.49-51]. Ids: BP n = n, EP n = 
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from types import MappingProxyType
 
-from .basic import BT07, BT08
 from .dimensions import Dimensions
+from .schema import table
 from .types import (
     BITS,
     BOOL,
@@ -30,7 +30,7 @@ from .types import (
     in_range,
     one_of,
 )
-from .values import Record, Severity, UnknownTable
+from .values import Issue, Record, Severity, UnknownTable
 
 EP_BASE = 2048
 
@@ -251,6 +251,50 @@ _ep(64, "Reset BT24", source="MEP p.209 (named only)", notes="firmware 4.10+")
 
 
 # --------------------------------------------------------------------------------------------------
+# BT07 Procedure Initiate / BT08 Procedure Response [MEP p.49-51][C1219-T]
+
+
+def _bt07_checks(value: Record, d: Dimensions) -> Iterable[Issue]:
+    bt00 = d.get("bt00")
+    if bt00 is not None and len(value["params"]) > bt00.get("max_proc_parm_length", 255):
+        yield Issue("params", Severity.ERROR, f"{len(value['params'])} parameter bytes exceed BT00 "
+                    f"MAX_PROC_PARM_LENGTH {bt00['max_proc_parm_length']}")
+    if value["selector"] != 0:
+        yield Issue("selector", Severity.INFO, f"selector {value['selector']}: the OSGP guides document only 0 "
+                    "(post the response on completion)")
+
+
+BT07 = table(7, "Procedure Initiate", [
+    BITS(2, UINT("proc_nbr", 0, 11, doc="BP n = n, EP n = 2048 + n (bit 11 = manufacturer)"),
+         UINT("selector", 12, 15, doc="0 post on completion, 1 on exception, 2 never, 3 now and on completion")),
+    F("psn", UINT8, doc="procedure sequence number, echoed in BT08"),
+    F("params", REST, doc="procedure parameters (see osgp.tables.procedures)"),
+], source="MEP p.49-51; C12.19 TABLE_IDB + selector [C1219-T]",
+    access="write only, by full table write 0x40 (MEP: MAK, MBK)", checks=[_bt07_checks])
+
+
+def _bt08_checks(value: Record, d: Dimensions) -> Iterable[Issue]:
+    bt00 = d.get("bt00")
+    if bt00 is not None and len(value["resp_data"]) > bt00.get("max_resp_data_len", 255):
+        yield Issue("resp_data", Severity.ERROR, f"{len(value['resp_data'])} response bytes exceed BT00 "
+                    f"MAX_RESP_DATA_LEN {bt00['max_resp_data_len']}")
+    if result_meaning(value["proc_nbr"], value["result"]) is None:
+        yield Issue("result", Severity.WARNING, f"result code {value['result']} is not defined for procedure "
+                    f"{value['proc_nbr']}")
+
+
+_BT08_FIELDS = [
+    BITS(2, UINT("proc_nbr", 0, 11)),
+    F("psn", UINT8),
+    F("result", UINT8, doc="0 completed, 1 accepted not complete, 2..6 refused (C12.19), 7+ per procedure"),
+    F("resp_data", REST),
+]
+BT08 = table(8, "Procedure Response", _BT08_FIELDS, source="MEP p.50-51; OPG p.12",
+             access="read: MK PK RK; write: none", checks=[_bt08_checks],
+             notes="Bits 12..15 of the first word are filler. Aliases ET59 (MEP client 1) and ET85 (MEP 2).")
+
+
+
 # BT07 / BT08 images
 
 
