@@ -9,6 +9,7 @@ what its medium needs, and it reports what went wrong on the medium as typed err
 from __future__ import annotations
 
 import abc
+import contextlib
 import logging
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -16,6 +17,7 @@ from importlib.metadata import entry_points
 from typing import Any, Literal
 from urllib.parse import parse_qsl
 
+from osgp.capabilities import Capability
 from osgp.clock import Clock, MonotonicClock
 from osgp.errors import ConfigError, TransportError
 
@@ -106,14 +108,10 @@ class Driver(abc.ABC):
     def describe(self) -> dict[str, str]:
         """What, where, settings: printed in the report. No secrets."""
 
-    # -- harness capabilities -----------------------------------------------------------------------
+    # -- harness capabilities (osgp.capabilities) -----------------------------------------------------
 
-    #: Frames go on the medium exactly as given, wrong CRC or truncated included (a network interface
-    #: that computes the CRC itself cannot do this).
-    carries_invalid_frames: bool = True
-
-    #: The driver can switch the DUT off and on again (loopback: the reference device's power_cycle).
-    can_power_cycle: bool = False
+    #: What the driver can do beyond moving frames; a subclass narrows or widens the set.
+    capabilities: frozenset[Capability] = frozenset({Capability.INVALID_FRAMES})
 
     def power_cycle(self, outage_s: float) -> None:
         """Switch the DUT off for ``outage_s`` seconds and on again. Drivers that cannot raise."""
@@ -123,6 +121,15 @@ class Driver(abc.ABC):
 
     def add_tap(self, fn: Tap) -> None:
         self._taps.append(fn)
+
+    def remove_tap(self, fn: Tap) -> None:
+        """Stop calling `fn` (a session that ends removes its tap; unknown taps are ignored)."""
+        with contextlib.suppress(ValueError):
+            self._taps.remove(fn)
+
+    @property
+    def tap_count(self) -> int:
+        return len(self._taps)
 
     def _emit(self, direction: Literal["tx", "rx"], frame: bytes, note: str = "",
               t: float | None = None) -> None:

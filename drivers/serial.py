@@ -125,7 +125,7 @@ except ImportError:  # pragma: no cover - pyserial is a dependency
 
 class SerialDriver(Driver):
     scheme = "serial"
-    carries_invalid_frames = False  # the NI appends its own CRC (layer-2 mode downlink)
+    capabilities = frozenset()  # no INVALID_FRAMES: the NI appends its own CRC (layer-2 mode downlink)
 
     def __init__(self, settings: SerialSettings, *, port: Any = None, clock: Clock | None = None,
                  url: str = "") -> None:

@@ -41,6 +41,7 @@ from osgp.app import (
     unwrap_apdu,
     wrap_apdu,
 )
+from osgp.capabilities import Capability, capabilities_of
 from osgp.clock import Clock, VirtualClock
 from osgp.errors import DecodeError, DeviceTimeout, DutProtocolError, NotJudged, SecurityError, WaitBudgetExceeded
 from osgp.security import SecurityProfile, SentRequest
@@ -184,6 +185,17 @@ class Session:
         self._current: Exchange | None = None
         driver.add_tap(self._on_frame_event)
 
+    def close(self) -> None:
+        """End the conversation: the driver stops feeding this session (and keeping its evidence alive)."""
+        self.driver.remove_tap(self._on_frame_event)
+        self._listeners.clear()
+
+    def __enter__(self) -> Session:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
     # ---- evidence ---------------------------------------------------------------------------
 
     def on_exchange(self, fn: Callable[[Exchange], None]) -> None:
@@ -211,7 +223,7 @@ class Session:
 
     @property
     def can_power_cycle(self) -> bool:
-        return bool(getattr(self.driver, "can_power_cycle", False))
+        return Capability.POWER_CYCLE in capabilities_of(self.driver)
 
     def power_cycle(self, outage_s: float = 1.0) -> None:
         """Switch the DUT off and on (a harness capability: the loopback has it, real benches need a
@@ -255,7 +267,7 @@ class Session:
                   **kw) -> ProcedureOutcome:
         """Run a procedure: full write of BT07, then read BT08 (tables digest §5.1-5.2)."""
         if psn is None:
-            psn = (self._last_psn(**kw) + 1) % 256
+            psn = self.next_psn(**kw)
         self.psn = psn
         write = self.write(bt(7), encode_procedure_initiate(number, psn, params, selector), **kw)
         if write.code != ResponseCode.OK:
@@ -268,6 +280,10 @@ class Session:
             except DecodeError as e:
                 self.observe(f"BT08 after procedure {number} PSN {psn} does not decode: {e}")
         return ProcedureOutcome(number, psn, write, read, result)
+
+    def next_psn(self, **kw) -> int:
+        """The PSN of the next procedure: one after the last one this session wrote, or after BT08's."""
+        return (self._last_psn(**kw) + 1) % 256
 
     def _last_psn(self, **kw) -> int:
         """The PSN to follow: ours, or the one in BT08 (the DUT refuses a BT07 write that repeats the last
@@ -405,7 +421,7 @@ class Session:
         frame received for ``listen`` seconds. For link-layer test cases only."""
         frames = [bytes(f) for f in frames]
         invalid = [f for f in frames if len(f) < 8 or lon.crc16(f[:-2]) != int.from_bytes(f[-2:], "big")]
-        if invalid and not getattr(self.driver, "carries_invalid_frames", True):
+        if invalid and Capability.INVALID_FRAMES not in capabilities_of(self.driver):
             raise NotJudged(f"not judged: {type(self.driver).__name__} cannot put a frame with a wrong CRC or "
                             f"truncated on the medium (its network interface frames and checks it itself): "
                             f"{invalid[0].hex(' ')}")

@@ -109,12 +109,15 @@ def tc(request: pytest.FixtureRequest) -> CaseRun:
 
 
 @pytest.fixture
-def session(request: pytest.FixtureRequest, driver: Any, plan: Plan, tc: CaseRun) -> Any:
+def session(request: pytest.FixtureRequest, driver: Any, plan: Plan, tc: CaseRun) -> Iterator[Any]:
     """A fresh osgp.session.Session to the DUT; every exchange becomes evidence of the running step."""
     campaign = _campaign(request.config)
     s = make_session(driver, plan, tids=campaign.tids)
     campaign.attach(s, tc)
-    return s
+    yield s
+    close = getattr(s, "close", None)
+    if close is not None:
+        close()  # its tap leaves the driver: evidence of finished cases is not kept alive
 
 
 # ---- factories (module level, so self-tests can substitute fakes) --------------------------------
@@ -184,6 +187,69 @@ def make_session(driver: Any, plan: Plan, tids: Any = None) -> Any:
                            retries=px.lon_timers.retries, tx_timer_code=px.lon_timers.tx_timer_code)
     budget = 0.8 * px.test_timeout_s if px.test_timeout_s else None
     return Session(driver, config, tids=tids, wait_budget=budget)
+
+
+PREFLIGHT_TRIES = 2
+
+
+def preflight(driver: Any, plan: Plan, tids: Any = None) -> str:
+    """A wrong set-up is not a non-conforming device. Before the first test case, read BT01 (harmless
+    to a meter in service): when nothing answers, or every answer is 0x0B or fails to authenticate, the
+    campaign stops as a configuration error naming the likely cause, instead of judging 137 cases.
+    Returns "" when the set-up works (any other answer: the test cases judge it)."""
+    a, sec = plan.address, plan.security
+    session = make_session(driver, plan, tids)
+    try:
+        seen = _preflight_reads(session)
+    finally:
+        getattr(session, "close", lambda: None)()
+    if not seen:
+        return ""
+    key = sec.key()
+    transport = next((s.split(":", 1)[1] for s in seen if s.startswith("transport:")), None)
+    if transport:
+        return f"cannot reach the DUT: {transport}"
+    if seen == {"silent"}:
+        return (f"no answer from the DUT at {plan.target} (domain {a.domain.hex() or '-'}, subnet/node "
+                f"{a.subnet}/{a.node}) to {PREFLIGHT_TRIES} reads of BT01: check target, address and the "
+                f"14908 envelope (pixit.apdu_prefix = {px_hex(plan.pixit.apdu_prefix)}), and that the DUT is on")
+    if "0x0B" in seen:
+        return (f"the DUT answers 0x0B (authentication failure) to reads of BT01: check security.keys "
+                f"(key {key.name!r}, access {key.access}) and security.mode ({sec.mode})")
+    return (f"the DUT's answers to reads of BT01 do not authenticate under the plan's keys: check "
+            f"security.keys (key {key.name!r}, access {key.access}), security.mode ({sec.mode}) and "
+            "pixit.rc4_variant")
+
+
+def _preflight_reads(session: Any) -> set[str] | None:
+    """What the reads of BT01 met: None when one got a usable answer (the test cases judge the rest)."""
+    from osgp.app import ResponseCode, bt
+    from osgp.errors import DeviceTimeout
+    from osgp.session import ResponseNotAuthentic
+
+    seen: set[str] = set()
+    for _ in range(PREFLIGHT_TRIES):
+        try:
+            r = session.read(bt(1))
+        except DeviceTimeout:
+            seen.add("silent")
+            continue
+        except ResponseNotAuthentic:
+            seen.add("unauthentic")
+            continue
+        except TransportError as e:
+            seen.add(f"transport:{e}")
+            return seen
+        except OsgpError:
+            return None  # a malformed answer: the DUT is reachable and the test cases judge it
+        if r.code != ResponseCode.AUTH_FAILURE:
+            return None
+        seen.add("0x0B")
+    return seen
+
+
+def px_hex(data: bytes) -> str:
+    return data.hex(" ") or "none (no envelope)"
 
 
 # ---- the per-test bound --------------------------------------------------------------------------
@@ -566,6 +632,11 @@ class Campaign:
                                  lambda: self.current)
         drv.add_tap(self.evidence.tap)
         self.config.add_cleanup(self._close_driver)
+        problem = preflight(drv, plan, self.tids)
+        if problem:
+            self.exit_reason = problem
+            self.notes.append(f"campaign stopped before the first test case: {problem}")
+            pytest.exit(problem, returncode=EXIT_CONFIG)
         return drv
 
     def _close_driver(self) -> None:

@@ -13,12 +13,9 @@ import threading
 from pathlib import Path
 
 import yaml
+from served import Served
 
-from osgp.clock import MonotonicClock
 from osgpct import killmatrix
-from osgpct.drivers.server import serve
-from osgpct.plan import load_plan
-from osgpct.plugin import refdevice_factory
 
 OUT = Path(os.environ.get("OSGP_SELFTEST_OUT", Path(__file__).resolve().parent.parent / "out" / "selftest"))
 
@@ -28,33 +25,6 @@ def _not_clean(run: killmatrix.CampaignRun) -> dict[str, str]:
     if run.problem:
         bad["<campaign>"] = run.problem
     return bad
-
-
-class _Served:
-    """The conforming reference device (configured from the default plan) served in a thread."""
-
-    def __init__(self, url: str) -> None:
-        plan = load_plan(killmatrix.DEFAULT_PLAN)
-        self.device = refdevice_factory(plan)(clock=MonotonicClock(), faults=())
-        self.stop = threading.Event()
-        self.ready = threading.Event()
-        self.url = url
-        self.log: list[str] = []
-        self.thread = threading.Thread(target=serve, args=(url, self.device), daemon=True,
-                                       kwargs={"stop": self.stop, "on_ready": self._ready, "log": self.log.append})
-
-    def _ready(self, url: str) -> None:
-        self.url = url
-        self.ready.set()
-
-    def __enter__(self) -> _Served:
-        self.thread.start()
-        assert self.ready.wait(10), "the server did not come up: " + " | ".join(self.log[-3:])
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop.set()
-        self.thread.join(5)
 
 
 class _PtyBridge:
@@ -129,7 +99,7 @@ def _judged_and_clean(run: killmatrix.CampaignRun) -> dict[str, str]:
 
 
 def test_conforming_device_passes_over_cnip_udp(tmp_path: Path) -> None:
-    with _Served("cnip+udp://127.0.0.1:0") as served:
+    with Served("cnip+udp://127.0.0.1:0") as served:
         run = _campaign_over(served.url, tmp_path, "cnip-udp")
     assert run.verdicts, run.problem
     assert not _judged_and_clean(run), _judged_and_clean(run)
@@ -137,7 +107,7 @@ def test_conforming_device_passes_over_cnip_udp(tmp_path: Path) -> None:
 
 
 def test_conforming_device_passes_over_serial_pty(tmp_path: Path) -> None:
-    with _PtyBridge() as bridge, _Served(f"serial://{bridge.paths[0]}?framing=u61") as _:
+    with _PtyBridge() as bridge, Served(f"serial://{bridge.paths[0]}?framing=u61") as _:
         run = _campaign_over(f"serial://{bridge.paths[1]}?framing=u61", tmp_path, "serial-u61")
     assert run.verdicts, run.problem
     assert not _judged_and_clean(run), _judged_and_clean(run)

@@ -147,3 +147,22 @@ def test_entry_point_drivers(plugin_dist):
         open_driver("broken:")
     with pytest.raises(ConfigError, match=r"fake:… \(plug-in\)"):
         open_driver("nope:")
+
+
+def test_capabilities_are_declared_and_queried_in_one_place() -> None:
+    """Serial NIs compute the CRC (no invalid frames), the loopback can power-cycle its device, and an
+    object that declares nothing has nothing."""
+    from osgp.capabilities import Capability, capabilities_of
+    from osgpct.drivers.loopback import LoopbackDriver
+    from osgpct.drivers.serial import SerialDriver
+
+    assert Capability.INVALID_FRAMES not in capabilities_of(SerialDriver)
+    assert capabilities_of(object()) == frozenset()
+    class Core:  # answers nothing and cannot be switched off
+        def on_frame(self, frame: bytes, now: float) -> list:
+            return []
+
+    drv = LoopbackDriver(device=Core())
+    assert capabilities_of(drv) == {Capability.INVALID_FRAMES}
+    Core.power_cycle = lambda self, outage_s, now: None  # a core that can be switched off and on
+    assert Capability.POWER_CYCLE in capabilities_of(drv)

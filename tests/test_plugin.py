@@ -651,3 +651,32 @@ def test_case_run_records_without_pytest() -> None:
     assert run.verdict is Verdict.FAIL and run.reason == "step 1: bad answer"
     assert [(s.n, s.verdict, s.frames) for s in run.steps] == [(1, Verdict.FAIL, [7]), (2, Verdict.INCONC, [])]
     assert run.frames == [7]
+
+
+def test_sessions_leave_no_tap_on_the_driver_after_a_campaign(pytester: pytest.Pytester,
+                                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every case's session taps the run's driver; when the case ends its tap goes, so that a long campaign
+    does not keep the evidence of every finished session alive. Left at the end: the campaign's own tap."""
+    opened: list[Any] = []
+    real = osgpct.plugin.make_driver
+
+    def make_driver(plan: Any, seed: int) -> Any:
+        opened.append(real(plan, seed))
+        return opened[-1]
+
+    monkeypatch.setattr(osgpct.plugin, "make_driver", make_driver)
+    result, data = run(pytester, """
+        @tc_("TC_APP_READ_BV_91")
+        def test_a(tc, session):
+            tc.check(session.read(0x0001).ok, "BT01 read")
+
+        @tc_("TC_APP_READ_BV_92")
+        def test_b(tc, session):
+            tc.check(session.read(0x0001).ok, "BT01 read")
+
+        @tc_("TC_APP_READ_BV_93")
+        def test_c(tc, session):
+            tc.check(session.read(0x0001).ok, "BT01 read")
+    """)
+    assert verdicts(data) == dict.fromkeys(("TC_APP_READ_BV_91", "TC_APP_READ_BV_92", "TC_APP_READ_BV_93"), "PASS")
+    assert len(opened) == 1 and opened[0].tap_count == 1  # the evidence tap; sessions (and the preflight) left
