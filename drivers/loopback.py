@@ -12,6 +12,7 @@ import itertools
 from collections.abc import Callable
 from typing import Any, Protocol
 
+from osgp.capabilities import Capability
 from osgp.clock import Clock, VirtualClock
 from osgp.errors import ConfigError, TransportError
 
@@ -61,7 +62,7 @@ class LoopbackDriver(Driver):
 
     def __init__(self, device: DeviceCore | None = None, *, device_factory: DeviceFactory | None = None,
                  channel: ChannelConfig | None = None, faults: tuple[str, ...] = (),
-                 clock: Clock | None = None, url: str = "loopback:") -> None:
+                 clock: Clock | None = None, url: str = "loopback:", variants: tuple[str, ...] = ()) -> None:
         super().__init__(clock if clock is not None else VirtualClock())
         if device is None and device_factory is None:
             raise ConfigError(f"{url}: the loopback needs a device core: pass device= or device_factory= "
@@ -72,6 +73,7 @@ class LoopbackDriver(Driver):
         self.device = device
         self._factory = device_factory
         self.faults = faults
+        self.variants = variants
         self.channel = Channel(channel) if channel is not None else None
         self._events: list[tuple[float, int, int, bytes]] = []
         self._order = itertools.count()
@@ -87,22 +89,24 @@ class LoopbackDriver(Driver):
         opts = UrlOptions(url, query)
         channel = parse_channel(opts)
         faults = tuple(opts.all("fault"))
+        variants = tuple(opts.all("variant"))
         opts.finish()
         return cls(context.get("device"), device_factory=context.get("device_factory"), channel=channel,
-                   faults=faults, clock=context.get("clock"), url=url)
+                   faults=faults, clock=context.get("clock"), url=url, variants=variants)
 
     def _do_open(self) -> None:
         if self.device is None:
             assert self._factory is not None
-            # Factory contract (docs/drivers.md): keyword arguments clock and faults.
-            self.device = self._factory(clock=self.clock, faults=self.faults)
+            # Factory contract (docs/drivers.md): keyword arguments clock, faults and variants.
+            self.device = self._factory(clock=self.clock, faults=self.faults, variants=self.variants)
         self._t_open = self.clock.now()
 
     # -- harness ------------------------------------------------------------------------------------
 
     @property
-    def can_power_cycle(self) -> bool:
-        return callable(getattr(self.device, "power_cycle", None)) or self._factory is not None
+    def capabilities(self) -> frozenset[Capability]:  # type: ignore[override]
+        power = callable(getattr(self.device, "power_cycle", None)) or self._factory is not None
+        return frozenset({Capability.INVALID_FRAMES, *([Capability.POWER_CYCLE] if power else [])})
 
     def power_cycle(self, outage_s: float) -> None:
         """Power the in-process device down and up again; frames in flight are lost with the power."""
@@ -195,7 +199,11 @@ class LoopbackDriver(Driver):
              "elapsed_s": f"{self.elapsed:.3f}"}
         if self.faults:
             d["faults"] = ",".join(self.faults)
+        if self.variants:
+            d["variants"] = ",".join(self.variants)
         if self.channel is not None:
             d.update(self.channel.describe())
             d["predicted_duration_s"] = f"{self.elapsed:.3f}"
         return d
+
+

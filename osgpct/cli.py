@@ -50,9 +50,10 @@ def cmd_serve(args: argparse.Namespace) -> int:
     from osgpct.refdevice import build
 
     clock = MonotonicClock()  # one clock for the device and the server, so device time starts as configured
-    device = build(config_path=args.config, faults=args.fault, clock=clock)
+    device = build(config_path=args.config, faults=args.fault, clock=clock, variants=args.variant)
     print(f"reference device {device.describe()} on {args.target}"
-          + (f" with faults {', '.join(args.fault)}" if args.fault else "") + "; Ctrl-C stops it")
+          + (f" with faults {', '.join(args.fault)}" if args.fault else "")
+          + (f" with variants {', '.join(args.variant)}" if args.variant else "") + "; Ctrl-C stops it")
     try:
         serve(args.target, device, clock=clock)
     except KeyboardInterrupt:
@@ -120,6 +121,8 @@ def build_parser() -> argparse.ArgumentParser:
     s = sub.add_parser("serve", help="serve the reference device on a transport")
     s.add_argument("--target", required=True, help="cnip+udp://HOST:PORT, cnip+tcp://HOST:PORT, serial://DEV?…")
     s.add_argument("--fault", action="append", default=[], help="fault switch to turn on (repeatable)")
+    s.add_argument("--variant", action="append", default=[],
+                   help="alternative conforming reading to turn on (repeatable; refdevice/variants.py)")
     s.add_argument("--config", help="device config YAML (keys, address, identity)")
     s.set_defaults(func=cmd_serve)
 

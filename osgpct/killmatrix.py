@@ -65,6 +65,11 @@ class FaultRow:
     def killed(self) -> bool:
         return bool(self.caught_by) and not self.errors and not self.problem
 
+    @property
+    def collateral(self) -> int:
+        """FAILs on test cases whose requirements do not include the broken one (printed, not judged)."""
+        return len(self.other_fails)
+
 
 @dataclass
 class Matrix:
@@ -83,6 +88,10 @@ class Matrix:
     @property
     def complete(self) -> bool:
         return self.baseline_ok and all(r.killed for r in self.rows)
+
+    @property
+    def collateral(self) -> int:
+        return sum(r.collateral for r in self.rows)
 
 
 # A meter with less hardware: the reference device is built without it (osgpct.plugin.refdevice_factory),
@@ -170,7 +179,8 @@ def render(m: Matrix) -> str:
                      f"{len(b.ids('PASS'))} PASS, {len(b.ids('NA'))} NA -> {state}")
     lines.append("")
     w = max([len(r.fault) for r in m.rows] + [5])
-    lines.append(f"{'fault':{w}}  {'requirement':12}  {'plan':7}  killed  caught by (FAIL on the requirement)")
+    lines.append(f"{'fault':{w}}  {'requirement':12}  {'plan':7}  killed  collateral  "
+                 "caught by (FAIL on the requirement)")
     for r in m.rows:
         mark = "yes" if r.killed else "NO"
         detail = ", ".join(r.caught_by) or "-"
@@ -178,18 +188,25 @@ def render(m: Matrix) -> str:
             detail += f"   ERROR in: {', '.join(r.errors)}"
         if r.problem:
             detail += f"   PROBLEM: {r.problem}"
-        lines.append(f"{r.fault:{w}}  {r.requirement:12}  {r.mode:7}  {mark:6}  {detail}")
+        lines.append(f"{r.fault:{w}}  {r.requirement:12}  {r.mode:7}  {mark:6}  {r.collateral:10}  {detail}")
+    collateral = [r for r in m.rows if r.other_fails]
+    if collateral:
+        lines.append("")
+        lines.append("collateral FAILs (test cases not tied to the broken requirement):")
+        for r in collateral:
+            lines.append(f"  {r.fault}: {', '.join(r.other_fails)}")
     lines.append("")
     lines.append(f"score: {sum(r.killed for r in m.rows)}/{len(m.rows)} faults killed ({m.score:.0%}); "
-                 f"conforming runs clean: {'yes' if m.baseline_ok else 'NO'}")
+                 f"conforming runs clean: {'yes' if m.baseline_ok else 'NO'}; "
+                 f"collateral FAILs: {m.collateral} in total over {len(collateral)} faults")
     return "\n".join(lines)
 
 
 def save(m: Matrix, out: Path) -> None:
     out.mkdir(parents=True, exist_ok=True)
-    payload = {"score": m.score, "complete": m.complete,
+    payload = {"score": m.score, "complete": m.complete, "collateral": m.collateral,
                "baselines": [asdict(b) for b in m.baselines],
-               "rows": [asdict(r) | {"killed": r.killed} for r in m.rows]}
+               "rows": [asdict(r) | {"killed": r.killed, "collateral": r.collateral} for r in m.rows]}
     (out / "killmatrix.json").write_text(json.dumps(payload, indent=1, sort_keys=True), encoding="utf-8")
     (out / "killmatrix.md").write_text("```\n" + render(m) + "\n```\n", encoding="utf-8")
 

@@ -134,7 +134,7 @@ def make_driver(plan: Plan, seed: int) -> Any:
 
 
 def refdevice_factory(plan: Plan) -> Any:
-    def factory(clock: Any = None, faults: Any = ()) -> Any:
+    def factory(clock: Any = None, faults: Any = (), variants: Any = ()) -> Any:
         try:
             from osgpct import refdevice
         except ImportError as e:
@@ -156,7 +156,7 @@ def refdevice_factory(plan: Plan) -> Any:
                              "capabilities.load_profile"), ("PICS_FW_UPGRADE", "capabilities.firmware_upgrade")):
             if pics.get(item) is False:
                 overrides[option] = False
-        device = refdevice.build(faults=faults, clock=clock, **overrides)
+        device = refdevice.build(faults=faults, clock=clock, variants=variants, **overrides)
         device.prefix = plan.pixit.apdu_prefix  # ASM-APP-01: the envelope both sides assume
         return device
 

@@ -14,12 +14,13 @@ from osgp.clock import Clock
 from .config import DeviceConfig
 from .device import Caller, ReferenceDevice
 from .faults import FAULTS, Fault
+from .variants import VARIANTS, Variant
 
-__all__ = ["FAULTS", "Caller", "DeviceConfig", "Fault", "ReferenceDevice", "build"]
+__all__ = ["FAULTS", "VARIANTS", "Caller", "DeviceConfig", "Fault", "ReferenceDevice", "Variant", "build"]
 
 
 def build(config_path: str | Path | None = None, faults: Iterable[str] | None = (),
-          clock: Clock | None = None, **overrides: object) -> ReferenceDevice:
+          clock: Clock | None = None, variants: Iterable[str] | None = (), **overrides: object) -> ReferenceDevice:
     """The device the CLI (`osgpct serve`) and the loopback driver run.
 
     `config_path` is a YAML file (a `device:` section or the bare mapping), else the default config;
@@ -28,4 +29,4 @@ def build(config_path: str | Path | None = None, faults: Iterable[str] | None = 
     config = DeviceConfig.load(config_path) if config_path else DeviceConfig.default()
     if overrides:
         config = config.with_overrides(dict(overrides))
-    return ReferenceDevice(config, faults=faults or (), clock=clock)
+    return ReferenceDevice(config, faults=faults or (), clock=clock, variants=variants or ())

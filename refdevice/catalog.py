@@ -20,6 +20,7 @@ from osgp.errors import DecodeError, EncodeError
 from osgp.tables import Dimensions, LTimeDate, Ped, Record, Severity, STimeDate, Time, schema
 
 from . import faults as F
+from . import variants as V
 from .firmware import HEADER_SIZE
 from .meter import EPS, EV_TABLE_WRITTEN, Pending
 
@@ -92,6 +93,8 @@ class Catalog:
         }
         if self.lp_on:
             self.access |= {BT60: RO, BT61: RO, BT62: RO, BT63: RO, BT64: RO}
+        if device.has_variant(V.SCRATCH_TABLES_NOT_PENDABLE):
+            self.access |= {BT05: FULL_RW, ET03: FULL_RW}  # pending forms only where the guides show them
         if c.capabilities.firmware_upgrade:
             self.access |= {ET100: FULL_ONLY, ET101: FULL_ONLY}
         self._render: dict[int, Callable[[float], Record]] = {
@@ -187,6 +190,8 @@ class Catalog:
             pad = b"\xff" if self.d.has(F.PARTIAL_READ_OVERRUN_GARBAGE) else b"\x00"
             data = (ped + chunk + pad * (count - len(chunk)))[:req.count]  # past the end: zeros, no error
         if not self._fits(len(data)):
+            if self.d.has_variant(V.OVERLONG_READ_CODE_05):
+                return Response(ResponseCode.IAR)
             return Response(ResponseCode.ONP)  # longer than the device's APDU limit: read it in parts
         return Response(ResponseCode.OK, data)
 
@@ -203,6 +208,10 @@ class Catalog:
         # Count semantics [MEP p.10]: only `count` bytes are written; data beyond it is ignored.
         data = req.data if self.d.has(F.WRITE_COUNT_IGNORED) else req.data[:req.count]
         offset = req.offset if isinstance(req, PartialWrite) else 0
+        if tid == ET04 and self._et04_host_fields(offset, len(data)):
+            if _LEVELS[caller.level] < _LEVELS["full"]:
+                return Response(ResponseCode.ISC)
+            return Response(self._write_et04(offset, data, now))
         if access.write is None:
             if not self.d.has(F.READONLY_WRITE_ACCEPTED):
                 return Response(ResponseCode.ISC)
@@ -226,6 +235,28 @@ class Catalog:
         if code == ResponseCode.OK:
             self.d.meter.event(now, EV_TABLE_WRITTEN, tid)
         return Response(code)
+
+    # ET04 fields the host writes (VCI H) under a variant: byte 12 (request Neuron state, bit 2),
+    # 82..85 (broadcast base B). Everything else of ET04 stays read-only.
+    def _et04_host_fields(self, offset: int, length: int) -> bool:
+        ranges = []
+        if self.d.has_variant(V.NEURON_STATE_ON_REQUEST):
+            ranges.append((12, 13))
+        if self.d.has_variant(V.BROADCAST_BASE_HOST_SET):
+            ranges.append((82, 86))
+        return length > 0 and any(lo <= offset and offset + length <= hi for lo, hi in ranges)
+
+    def _write_et04(self, offset: int, data: bytes, now: float) -> int:
+        if offset == 12:
+            if data[0] & 0x04:
+                self.d.neuron_state = 4  # the Neuron answers at once; the request bit clears itself
+            return ResponseCode.OK
+        image = bytearray(self.image(ET04, now)[82:86])
+        image[offset - 82:offset - 82 + len(data)] = data
+        self.d.security.broadcast_seq = int.from_bytes(image, "little")
+        self.d.broadcast_used.clear()
+        self.d.meter.event(now, EV_TABLE_WRITTEN, ET04)
+        return ResponseCode.OK
 
     def _size_for_write(self, base: int, now: float) -> int:
         if base in self.stored:
@@ -251,6 +282,9 @@ class Catalog:
             value = schema(tid).decode(bytes(merged), self.dims)
         except (DecodeError, EncodeError):
             return ResponseCode.ONP
+        if tid == BT53 and self.d.has_variant(V.TZ_OFFSET_CLAMPED) and not -720 <= value.time_zone_offset <= 840:
+            value["time_zone_offset"] = min(max(value.time_zone_offset, -720), 840)  # "enforced in firmware"
+            merged = bytearray(schema(tid).encode(value, self.dims))
         if tid in (BT53, BT54) and any(i.severity >= Severity.ERROR for i in schema(tid).validate(value, self.dims)):
             return ResponseCode.ONP
         self.stored[tid] = merged
@@ -395,9 +429,12 @@ class Catalog:
                           table_number=p.table_id, still_pending=p.still_pending) for p in m.pending]
         empty = Record(ped=Ped(0), table_number=0, still_pending=False)
         records += [empty] * (self.dims.bt00.nbr_pending - len(records))
+        flagged = [p.table_id for p in active]
+        if self.d.has_variant(V.BT04_PENDING_CAPABILITY):
+            flagged = [t for t, a in self.access.items() if a.pendable]  # "has a pending table" [OPG:458]
         return Record(
-            std_pending=frozenset(p.table_id for p in active if p.table_id < ET),
-            mfg_pending=frozenset(p.table_id - ET for p in active if p.table_id >= ET),
+            std_pending=frozenset(t for t in flagged if t < ET),
+            mfg_pending=frozenset(t - ET for t in flagged if t >= ET),
             last_activation_time=_stime(m.last_activation_utc), nbr_pending_activations=len(m.pending),
             activations=records)
 
@@ -438,7 +475,8 @@ class Catalog:
                                "season_chng_armed_flag", "sort_dates_flag", "anchor_date_flag",
                                "cap_dst_auto_flag", "separate_weekdays_flag", "separate_sum_demands_flag",
                                "capable_of_tm_zn_offset_flag"), False)
-        return Record(**flags, sort_tier_switches_flag=False, nbr_seasons=1, nbr_special_sched=0,
+        sort = self.d.has_variant(V.BT54_STORED_AS_RECEIVED)  # "the host must pre-sort" [MEP-DG:11425]
+        return Record(**flags, sort_tier_switches_flag=sort, nbr_seasons=1, nbr_special_sched=0,
                       nbr_non_recurr_dates=0, nbr_recurr_dates=0, nbr_tier_switches=8,
                       calendar_tbl_size=3 * 8 + 3 * 1 + 4)
 
@@ -539,7 +577,7 @@ class Catalog:
             separate_current_phases=False, inactive_current_l1=False, inactive_current_l2=False,
             inactive_current_l3=False, dst_off_delta=0, self_read_hour=0, self_read_minute=0, stop_mode_days=0,
             mfg_status=bytes(3), rk_bp10_ep16_access=not c.security.rk_bp10_ep16, test_point=False,
-            test_point_internal=False, lp_use_skipped=False, neuron_state=4, phase_rotation=0,
+            test_point_internal=False, lp_use_skipped=False, neuron_state=d.neuron_state, phase_rotation=0,
             plc_comm_inactive_threshold=0,
             broadcast_last_receipt=_ltime(s.broadcast_receipt_utc) if s.broadcast_receipt_utc else LTimeDate(0, 0, 0),
             broadcast_base=s.broadcast_seq, broadcast_delta=c.security.window,

@@ -49,10 +49,21 @@ from osgp.security import (
 from osgp.transaction import Delivery, Duplicate, GroupMembership, Ignored, Responder, Service
 
 from . import faults as F
+from . import variants as V
 from .catalog import HANG_APDU, Catalog
 from .config import DeviceConfig, pack_version
 from .firmware import Firmware
-from .meter import EV_AUTH_FAILURE, EV_KEY_USAGE_80, EV_TIME_CHANGED_NEW, EV_TIME_CHANGED_OLD, Meter
+from .meter import (
+    EV_AUTH_FAILURE,
+    EV_KEY_USAGE_80,
+    EV_MFG_PENDING_ACTIVATED,
+    EV_MFG_TIME_CHANGED_NEW,
+    EV_MFG_TIME_CHANGED_OLD,
+    EV_PENDING_ACTIVATED,
+    EV_TIME_CHANGED_NEW,
+    EV_TIME_CHANGED_OLD,
+    Meter,
+)
 from .persistence import restore_state, snapshot_state
 from .procedures import Procedures
 
@@ -88,10 +99,13 @@ class SecurityState:
 class ReferenceDevice:
     """A conforming OSGP meter (with optional fault switches). See docs/refdevice.md."""
 
-    def __init__(self, config: DeviceConfig, faults: Iterable[str] = (), clock: Clock | None = None) -> None:
+    def __init__(self, config: DeviceConfig, faults: Iterable[str] = (), clock: Clock | None = None,
+                 variants: Iterable[str] = ()) -> None:
         config.validate()
         self.config = config
         self.faults = F.check(faults)
+        self.variants = V.check(variants)
+        self.neuron_state = 2 if self.has_variant(V.NEURON_STATE_ON_REQUEST) else 4  # ET04.72
         self.clock = clock
         self.log: list[str] = []  # the device's own diagnostic log (exceptions, dropped frames)
         self.nvm: dict[str, Any] | None = None  # non-volatile memory when no persistence file is set
@@ -111,6 +125,13 @@ class ReferenceDevice:
         self.meter = Meter(c, now, frozen_clock=self.has(F.CLOCK_FROZEN))
         if self.has(F.EVENT_NOT_LOGGED):
             self.meter.silenced = frozenset({EV_TIME_CHANGED_OLD, EV_TIME_CHANGED_NEW})
+        if self.has_variant(V.LOG_SEQ_GAPS):
+            self.meter.log.seq_step = 2
+        if self.has_variant(V.MFG_CLOCK_EVENTS):
+            self.meter.recode |= {EV_TIME_CHANGED_OLD: EV_MFG_TIME_CHANGED_OLD,
+                                  EV_TIME_CHANGED_NEW: EV_MFG_TIME_CHANGED_NEW}
+        if self.has_variant(V.MFG_ACTIVATION_EVENT):
+            self.meter.recode[EV_PENDING_ACTIVATED] = EV_MFG_PENDING_ACTIVATED
         self.firmware = Firmware(self)
         self.procedures = Procedures(self)
         self.catalog = Catalog(self)
@@ -122,10 +143,14 @@ class ReferenceDevice:
         self.responder.non_group_receive_timer = c.link.receive_timer_s
         self.messages_received = 0  # ET23.0
         self.messages_validated = 0  # ET23.4
+        self.broadcast_used: set[int] = set()  # broadcast_base_host_set: numbers used since B was set
         if restore:
             saved = self._load_nvm()
             if saved is not None:
                 restore_state(self, saved, now, keep_seq=not self.has(F.SEQ_NOT_PERSISTED))
+                if self.has_variant(V.SEQ_JUMP_AFTER_REBOOT):
+                    self.security.seq = (self.security.seq + V.SEQ_REBOOT_JUMP) % (1 << 32)
+                self.neuron_state = 4  # ET04.72 is refreshed on each power-up [MEP-DG:2805]
         self._build_profiles()
 
     def power_cycle(self, now: float | None = None, outage_s: float = 0.0) -> None:
@@ -170,6 +195,9 @@ class ReferenceDevice:
 
     def has(self, fault: str) -> bool:
         return fault in self.faults
+
+    def has_variant(self, variant: str) -> bool:
+        return variant in self.variants
 
     def _note(self, now: float, text: str) -> None:
         self.log.append(f"{now:.3f} {text}")
@@ -296,19 +324,30 @@ class ReferenceDevice:
                     return None
                 return wrap_apdu(self._auth_failure_pdu(pdu), self.prefix)
         current = s.broadcast_seq if broadcast else s.seq
-        window = SequenceWindow(_WIDE_WINDOW if self.has(F.SEQ_WINDOW_TOO_WIDE) else self.config.security.window)
-        if not (window.accepts(current, opened.seq) or (self.has(F.ACCEPT_REPLAYED_SEQ) and opened.seq == current)):
+        width = self.config.security.window
+        if self.has_variant(V.SEQ_WINDOW_WIDER):
+            width = max(width, V.WIDER_WINDOW)
+        window = SequenceWindow(_WIDE_WINDOW if self.has(F.SEQ_WINDOW_TOO_WIDE) else width)
+        accepted = window.accepts(current, opened.seq) or (self.has(F.ACCEPT_REPLAYED_SEQ) and opened.seq == current)
+        if broadcast and self.has_variant(V.BROADCAST_BASE_HOST_SET) and opened.seq in self.broadcast_used:
+            accepted = False  # B stays where the host put it: each number of the window once
+        if not accepted:
             if broadcast:
                 return None  # a broadcast cannot resynchronise (ASM-SEC-10)
             if self.has(F.REJECTED_CHANGES_STATE):
                 self._execute(opened.message, self._caller(opened, profile, broadcast), now)
             number = (current - 1) % (1 << 32) if self.has(F.SEQ_ERROR_WRONG_NUMBER) else current
+            if self.has_variant(V.SEQ_ERROR_NEXT_NUMBER):
+                number = (number + 1) % (1 << 32)  # "the correct sequence number to be used" [MEP-DG:472]
             message = (bytes([ResponseCode.INVALID_SEQUENCE]) if self.has(F.SEQ_ERROR_WITHOUT_NUMBER)
                        else encode_response(Response(ResponseCode.INVALID_SEQUENCE, expected_seq=number),
                                             RawRequest(b"")))
             return wrap_apdu(profile.protect_response(opened, message), self.prefix)
         if broadcast:
-            s.broadcast_seq = opened.seq
+            if self.has_variant(V.BROADCAST_BASE_HOST_SET):
+                self.broadcast_used.add(opened.seq)
+            else:
+                s.broadcast_seq = opened.seq
             s.broadcast_receipt_utc = self.meter.utc(now)
         else:
             s.seq = opened.seq
@@ -322,6 +361,11 @@ class ReferenceDevice:
             except Exception as exc:
                 self._note(now, f"internal error answered 0x01: {exc!r} in {_where(exc)}")
                 message = bytes([ResponseCode.ERR])
+        if self.has_variant(V.READ_KEY_AUTH_FAILURE) and caller.level == "read" and message[:1] == bytes(
+                [ResponseCode.ISC]):
+            return wrap_apdu(self._auth_failure_pdu(pdu), self.prefix)  # 0x0B, as for an unknown key
+        if self.has_variant(V.KEY_USAGE_PER_CRYPTO_OP):
+            self._count_key_use(now, broadcast)  # protecting the response is a second use of the key
         return wrap_apdu(self._protect(profile, opened, message), self.prefix)
 
     def _caller(self, opened: OpenedRequest, profile: SecurityProfile, broadcast: bool) -> Caller:
@@ -394,10 +438,14 @@ class ReferenceDevice:
         match request:
             case RawRequest():
                 code = request.payload[0] if request.payload else 0
-                return bytes([ResponseCode.SNS if code in _OPTICAL_ONLY else ResponseCode.ERR])
+                unknown = ResponseCode.SNS if self.has_variant(V.UNKNOWN_REQUEST_UNSUPPORTED) else ResponseCode.ERR
+                return bytes([ResponseCode.SNS if code in _OPTICAL_ONLY else unknown])
             case FullRead() | PartialRead():
                 resp = self.catalog.read(request, caller, now)
             case FullWrite() | PartialWrite():
+                if self.has_variant(V.WRITE_EXCESS_DATA_REFUSED) and len(request.data) > request.count:
+                    self._note(now, "write with more data than its count refused as malformed (0x01)")
+                    return bytes([ResponseCode.ERR])
                 resp = self.catalog.write(request, caller, now)
         return encode_response(resp, request)
 

@@ -39,6 +39,10 @@ EV_SECURITY_MODE_CHANGED = MFG | 3
 EV_KEY_USAGE_80 = MFG | 4
 EV_FIRMWARE_REJECTED = MFG | 5
 EV_DATA_CLEARED = MFG | 6
+# Manufacturer codes used instead of C12.19 3/4/28 by the mfg_clock_events / mfg_activation_event variants
+EV_MFG_TIME_CHANGED_OLD = MFG | 0x10
+EV_MFG_TIME_CHANGED_NEW = MFG | 0x11
+EV_MFG_PENDING_ACTIVATED = MFG | 0x12
 
 USER_PLC = 0xFFFE  # BT74 user id of a PLC message [OPG p.51]
 USER_NONE = 0xFFFF
@@ -65,6 +69,7 @@ class HistoryLog:
     last_seq: int = 0  # never reset
     unread: int = 0
     overflow: bool = False
+    seq_step: int = 1  # 2 under the log_seq_gaps variant (numbering shared with an alternate log)
 
     def __post_init__(self) -> None:
         if not self.slots:
@@ -73,7 +78,7 @@ class HistoryLog:
     def add(self, utc: float, code: int, arg: int, user: int = USER_PLC) -> None:
         if self.unread >= self.capacity:
             self.overflow = True  # an unread entry is about to be overwritten
-        self.last_seq = (self.last_seq + 1) & 0xFFFFFFFF
+        self.last_seq = (self.last_seq + self.seq_step) & 0xFFFFFFFF
         self.slots[self.written % self.capacity] = Event(utc, self.last_seq, user, code, arg & 0xFFFF)
         self.written += 1
         self.unread = min(self.unread + 1, self.capacity)
@@ -268,6 +273,7 @@ class Meter:
         self.std_alarms = 0  # BT03 ED_STD_STATUS1 latched bits
         self.mfg_alarms = bytearray(6)  # BT03 ED_MFG_STATUS latched bits
         self.silenced: frozenset[int] = frozenset()  # event codes never logged (event_not_logged fault)
+        self.recode: dict[int, int] = {}  # event code -> the code logged instead (variants)
         self.on_activate: Callable[[Pending], None] = lambda p: None
 
     # --- clock ---
@@ -393,7 +399,7 @@ class Meter:
     def event(self, now: float, code: int, arg: int, *, at: float | None = None) -> None:
         if code in self.silenced:
             return
-        self.log.add(self.utc(now) if at is None else at, code, arg)
+        self.log.add(self.utc(now) if at is None else at, self.recode.get(code, code), arg)
 
     def operate_relay(self, now: float, close: bool) -> None:
         if self.relay.closed != close:

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from . import faults as F
+from . import variants as V
 from .meter import (
     EV_DATA_CLEARED,
     EV_HISTORY_LOG_CLEARED,
@@ -94,8 +95,11 @@ class Procedures:
             EP_SECURITY_MODE: self.security_mode,
             EP_CLEAR_HISTORY: self.clear_history,
         }
+        if device.has_variant(V.DISCONNECT_OTHER_NUMBER):
+            self._table[V.OTHER_DISCONNECT_PROCEDURE] = self._table.pop(EP_RELAY)
         if not device.config.capabilities.relay:
-            del self._table[EP_RELAY]
+            self._table.pop(EP_RELAY, None)
+            self._table.pop(V.OTHER_DISCONNECT_PROCEDURE, None)
         if not device.config.capabilities.firmware_upgrade:
             del self._table[EP_FIRMWARE_ACTIVATE]
 
@@ -136,7 +140,8 @@ class Procedures:
     def clear_data(self, p: bytes, c: Caller, now: float) -> Outcome:
         m = self.d.meter
         m.advance(now)
-        m.registers = Registers(tiers=[[0.0] * 4 for _ in m.registers.tiers])
+        if not self.d.has_variant(V.BP03_KEEPS_TOTALS):  # BT23 totals "are never reset in the field" [OPG:1109]
+            m.registers = Registers(tiers=[[0.0] * 4 for _ in m.registers.tiers])
         m.lp.clear()
         m.event(now, EV_DATA_CLEARED, 0)
         return Outcome(OK)
@@ -158,10 +163,12 @@ class Procedures:
         elif which == LIST_LOAD_PROFILE and m.lp_enabled:
             target = m.lp
         elif which == LIST_SELF_READ:
-            return Outcome(CONFLICT)  # no self-read list (BT26) on this device
+            # no self-read list (BT26) on this device
+            return Outcome(BAD_PARAM if self.d.has_variant(V.MISSING_LIST_RESULT_2) else CONFLICT)
         else:
             return Outcome(BAD_PARAM)
-        target.unread = 0 if read is None else max(target.unread - read, 0)
+        if read is not None or not self.d.has_variant(V.BP04_OVERFLOW_ONLY):
+            target.unread = 0 if read is None else max(target.unread - read, 0)
         target.overflow = False
         m.event(now, event, which)
         return Outcome(OK)
@@ -203,9 +210,13 @@ class Procedures:
         m = self.d.meter
         current = m.utc(now)
         day = current - current % 86400
+        local = self.d.has_variant(V.BP10_LOCAL_TIME)
+        if local:
+            current = m.local(now)  # the parameters are local time: kept parts and the result too
+            day = current - current % 86400
         date_part = calendar.timegm((year, mo, dd, 0, 0, 0)) if mask & 2 else day
         time_part = hh * 3600 + mi * 60 + ss if mask & 1 else current - day
-        m.set_clock(now, date_part + time_part)
+        m.set_clock(now, date_part + time_part - (m.timezone_s if local else 0))
         return Outcome(OK)
 
     def activate_all(self, p: bytes, c: Caller, now: float) -> Outcome:
@@ -244,8 +255,8 @@ class Procedures:
         if len(p) < 1 or p[0] not in (0, 1):
             return Outcome(BAD_PARAM)
         m = self.d.meter
-        if not m.relay_spacing_ok(now):
-            return Outcome(TIMING)  # >= 10 s between operations [MEP p.134]
+        if not m.relay_spacing_ok(now):  # >= 10 s between operations [MEP p.134]
+            return Outcome(CONFLICT if self.d.has_variant(V.RELAY_SPACING_RESULT_3) else TIMING)
         if self.d.has(F.RELAY_IGNORES_DISCONNECT):
             return Outcome(OK)
         m.operate_relay(now, close=p[0] == 1)

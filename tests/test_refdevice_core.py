@@ -13,6 +13,7 @@ from osgp.app import FullRead, PartialRead, RawRequest
 from osgp.errors import ConfigError
 from osgp.security import AesCcmProfile, DigestProfile, Rc4Profile
 from osgp.transaction import Requester, Service, ToBroadcast, ToGroup, ToNeuronId
+from osgpct.catalogue import load_catalogue
 from osgpct.refdevice import FAULTS, DeviceConfig, ReferenceDevice, build
 from osgpct.refdevice.catalog import BT04, BT07, ET04
 from osgpct.refdevice.meter import EV_AUTH_FAILURE
@@ -71,7 +72,7 @@ def test_unknown_fault_lists_valid_names():
 
 
 def test_fault_registry_is_complete_and_points_at_real_requirements():
-    ids = {r["id"] for r in yaml.safe_load(open("osgpct/requirements.yaml", encoding="utf-8"))}
+    ids = {r.id for r in load_catalogue()}
     assert len(FAULTS) >= 30
     for f in FAULTS.values():
         assert f.requirement in ids, f
