@@ -35,7 +35,7 @@ __all__ = [
     "bt", "et", "pending", "table_name", "parse_table_name",
     "FullRead", "PartialRead", "FullWrite", "PartialWrite", "RawRequest", "Request",
     "encode_request", "decode_request", "Response", "encode_response", "decode_response",
-    "wrap_apdu", "unwrap_apdu",
+    "wrap_apdu", "unwrap_apdu", "DEFAULT_APDU_PREFIX", "DELIVERED", "delivered", "field_safe",
 ]
 
 LAYER = "OSGP application"
@@ -380,7 +380,36 @@ def decode_response(message: bytes, request: Request) -> Response:
 
 
 # --------------------------------------------------------------------------------------------
-# APDU envelope (assumption ASM-APP-01: by default none, the OSGP code is the APDU's first byte)
+# APDU envelope (assumption ASM-APP-01: by default one application-message code byte, 0x00, before
+# the OSGP PDU; the code OSGP really uses on 14908-1 is NOT FOUND in any readable source)
+
+#: The envelope the test plan uses unless `pixit.apdu_prefix` says otherwise (ASM-APP-01).
+DEFAULT_APDU_PREFIX = b"\x00"
+
+#: First APDU bytes a 14908-1 node hands to its application (lower-layers digest section 1.7):
+#: application messages 0x00-0x3F and foreign frames 0x40-0x4F. The 14908-1 stack itself takes
+#: 0x50-0x5F (network diagnostics), 0x60-0x7F (network management: 0x64 LEAVE_DOMAIN, 0x6C
+#: SET_NODE_MODE, 0x6E WRITE_MEMORY ...) and 0x80-0xFF (network variables).
+DELIVERED = range(0x00, 0x50)
+
+
+def delivered(first_byte: int) -> bool:
+    """True when a 14908-1 node delivers an APDU starting with ``first_byte`` to its application."""
+    return first_byte in DELIVERED
+
+
+def field_safe(message: bytes, prefix: bytes = b"") -> bool:
+    """True when the APDU that carries ``message`` starts with a byte the node delivers to the
+    application, whatever the security profile does to the message.
+
+    With a prefix the prefix's first byte leads. Without one the message's own first byte leads, which
+    holds in digest mode only (the message travels in clear; the test plan refuses an empty prefix with
+    encryption). An empty message without a prefix is not safe: its APDU would start with the sequence
+    number, a byte the tester does not choose.
+    """
+    lead = bytes(prefix[:1]) or bytes(message[:1])
+    return bool(lead) and delivered(lead[0])
+
 
 def wrap_apdu(message: bytes, prefix: bytes = b"") -> bytes:
     """The 14908-1 APDU carrying an OSGP PDU: ``prefix`` (PIXIT apdu_prefix) then the PDU."""

@@ -27,7 +27,9 @@ from typing import Any
 import yaml
 from yaml.nodes import ScalarNode
 
+from osgp.app import DEFAULT_APDU_PREFIX, delivered
 from osgp.errors import ConfigError
+from osgp.lon import apdu_class
 from osgp.secret import Secret
 from osgp.transaction import DEFAULT_REPEAT_TIMER_CODE, DEFAULT_RETRIES, DEFAULT_TX_TIMER_CODE
 from osgpct import pics as _pics
@@ -163,8 +165,13 @@ class Pixit:
     """Protocol implementation extra information for testing: values the spec leaves to the DUT, or
     that no readable source confirms (each such one names its entry of the assumptions register)."""
 
-    apdu_prefix: bytes = _opt("hex", "Byte(s) that precede the OSGP request code in the 14908 APDU", b"",
-                              lengths=tuple(range(5)), assumption="ASM-APP-01")
+    apdu_prefix: bytes = _opt("hex", "APDU envelope: byte(s) that precede the OSGP PDU in the 14908 APDU; the first "
+                              "must be an application message code or foreign frame, 0x00-0x4F (\"\" = none: "
+                              "digest mode only)", DEFAULT_APDU_PREFIX, lengths=tuple(range(5)),
+                              assumption="ASM-APP-01")
+    unsafe_codes: bool = _opt("bool", "true (a bench DUT only): unknown-code and fuzz test cases may send APDUs whose "
+                              "first byte a 14908-1 node takes as network management, diagnostics or a network "
+                              "variable; false: every APDU starts with 0x00-0x4F", False)
     lon_service: str = _opt("choice", "14908-1 service that carries OSGP requests", "request_response",
                             choices=("request_response", "acknowledged"), assumption="ASM-APP-02")
     lon_profile: str = _opt("choice", "14908-1 profile: NPDU version 0, 4-bit transaction ids, subnet/node "
@@ -228,6 +235,13 @@ class Selection:
 class Policy:
     inconc_fails_run: bool = _opt("bool", "true: an INCONC verdict makes the run fail (exit status 2); "
                                   "false: INCONC is accepted", False)
+    strictness: str = _opt("choice", "default: a departure from a rule no source states (grade inferred or "
+                           "design) is a reported deviation, never FAIL; strict: it is a FAIL (printed on the "
+                           "PCTR front page)", "default", choices=("default", "strict"))
+
+    @property
+    def strict(self) -> bool:
+        return self.strictness == "strict"
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -613,6 +627,34 @@ def _security(reader: _Reader, sec: Security, data: _Map, pixit: Pixit) -> Secur
     return dataclasses.replace(sec, keys=tuple(keys), default_key=default)
 
 
+def _envelope(pixit: Pixit, mode: str, data: _Map) -> None:
+    """Field safety (ASM-APP-01): the first byte of every APDU must be one a 14908-1 node hands to its
+    application (0x00-0x4F). Refuse an envelope that lets ciphertext or a network-management,
+    diagnostics or network-variable code lead the APDU; digest mode without envelope is allowed (the
+    OSGP request code 0x30/0x3F/0x40/0x4F leads, in clear)."""
+    prefix = pixit.apdu_prefix
+    px = data.get("pixit")
+    if isinstance(px, _Map) and "apdu_prefix" in px:
+        line = px.key_lines["apdu_prefix"]
+    else:  # the default envelope is safe, so only security.mode can make it wrong
+        line = data["security"].key_lines.get("mode", data["security"].line)
+    fix = (f"set `apdu_prefix: \"{DEFAULT_APDU_PREFIX.hex()}\"` (the default, ASM-APP-01) or another envelope whose "
+           "first byte is an application message code 0x00-0x3F or a foreign frame code 0x40-0x4F")
+    if not prefix and mode in ("rc4", "aes128"):
+        cipher = "RC4" if mode == "rc4" else "AES-CCM"
+        raise _Bad(line, f"pixit.apdu_prefix is empty (no envelope) but security.mode is {mode}: the first byte of "
+                   f"every APDU would be {cipher} ciphertext, which a 14908-1 node takes as network diagnostics "
+                   "(0x50-0x5F), network management (0x60-0x7F, e.g. 0x64 LEAVE_DOMAIN, 0x6E WRITE_MEMORY) or a "
+                   "network-variable update (0x80-0xFF) whenever it falls outside 0x00-0x4F",
+                   fix + "; no envelope is allowed in security mode digest only")
+    if prefix and not delivered(prefix[0]):
+        c = apdu_class(prefix[:1] + b"\x00")
+        name = f" ({c.name})" if c.name else ""
+        raise _Bad(line, f"pixit.apdu_prefix {prefix.hex()!r}: its first byte 0x{prefix[0]:02X}{name} is a 14908-1 "
+                   f"{c.kind} code, not one delivered to the application (0x00-0x4F): the DUT's 14908-1 stack would "
+                   "execute every request itself instead of handing it to its OSGP application", fix)
+
+
 def _pics_values(data: _Map, line: int, mode: str) -> tuple[dict[str, PicsValue], tuple[Finding, ...]]:
     """Check declared PICS against the catalogue, complete PICS_SEC_MODE, and review them."""
     values: dict[str, PicsValue] = {}
@@ -674,6 +716,7 @@ def _build(data: _Map, base_dir: Path) -> Plan:
     reader = _Reader(base_dir)
     plan: Plan = reader.section(Plan, data, "", 1)  # security.keys and pics still raw: they need the mode
     security = _security(reader, plan.security, data["security"], plan.pixit)
+    _envelope(plan.pixit, security.mode, data)
     values, review = _pics_values(plan.pics, data.key_lines["pics"], security.mode)  # type: ignore[arg-type]
     address = plan.address
     if address.tester.subnet is None:  # the tester sits on the DUT's subnet unless told otherwise
