@@ -18,6 +18,7 @@ from osgpct.reports.model import (
     CaseResult,
     ChannelPrediction,
     Dut,
+    Finding,
     Frame,
     Lab,
     PicsObservation,
@@ -39,7 +40,8 @@ REQUIREMENTS = [
     Requirement("REQ-LNK-004", "The DUT answers within the transaction timer", "ISO/IEC 14908-1 8.1"),
     Requirement("REQ-APP-001", "A full read returns the whole table with response code OK",
                 "TS 104 001 9.3; MEP-DG Table 2.7"),
-    Requirement("REQ-APP-002", "A partial read honours offset and count", "TS 104 001 9.3"),
+    Requirement("REQ-APP-002", "A partial read honours offset and count", "TS 104 001 9.3", grade="ambiguous",
+                readings=["bytes from the offset", "0x04 when the offset is past the end"]),
     Requirement("REQ-APP-003", "An unknown request code is answered with SNS (0x02)", "ANSI C12.18 5.3"),
     Requirement("REQ-APP-004", "A write to a read-only table is refused", "ANSI C12.19 4.2"),
     Requirement("REQ-TBL-001", "BT00 declares exactly the tables the DUT serves", "ANSI C12.19 BT00"),
@@ -48,9 +50,10 @@ REQUIREMENTS = [
                 "ANSI C12.19 BT07/BT08"),
     Requirement("REQ-PRC-002", "An unknown procedure is answered with result 'not implemented'",
                 "ANSI C12.19 BT08"),
-    Requirement("REQ-SEC-001", "A request with a wrong digest is refused", "TS 104 001 8.2; MEP-DG App. A"),
+    Requirement("REQ-SEC-001", "A request with a wrong digest is refused", "TS 104 001 8.2; MEP-DG App. A",
+                grade="stated", quote="0x0B = Authentication failure", at="MEP-DG:470", port="MEP (TCP)"),
     Requirement("REQ-SEC-002", "A stale or repeated sequence number is refused with code 0x0C",
-                "MEP-DG 2.3", confidence="inferred", assumptions=["ASM-SEC-02"]),
+                "MEP-DG 2.3", grade="inferred", assumptions=["ASM-SEC-02"]),
     Requirement("REQ-SEC-003", "AES-128-CCM protected requests are accepted when supported",
                 "TS 104 001 8.4", kind="conditional", condition="SEC.AES128"),
     Requirement("REQ-SEC-010", "Keys are stored in tamper-resistant memory", "TS 104 001 8.1",
@@ -187,11 +190,16 @@ def passing_campaign() -> Results:
 
 
 def _fail(r: Results, cid: str, step: int, verdict: Verdict, reason: str) -> None:
+    """A failed check of the case's first requirement (FAIL), or a verdict no check gave (INCONC, ERROR)."""
     c = r.case(cid)
     c.verdict = verdict
     c.reason = reason
     c.steps[step - 1].verdict = verdict
     c.steps[step - 1].reason = reason
+    if verdict is F:
+        c.findings.append(Finding(c.requirements[0], F, reason, step))
+    else:
+        c.unattributed = verdict
 
 
 def failing_campaign() -> Results:
@@ -233,7 +241,8 @@ def big_campaign(n_cases: int = 200, n_frames: int = 3000, n_requirements: int =
     r.requirements = [Requirement(f"REQ-{areas[i % 6]}-{100 + i:03d}",
                                   f"Synthetic requirement {i}: the DUT answers a well-formed request of kind {i} "
                                   "within the bounds the plan sets, with the response code the spec gives",
-                                  "TS 104 001 (clause unknown); MEP-DG p.42 [READ]", confidence="read")
+                                  "TS 104 001 (clause unknown); MEP-DG p.42 [READ]", grade="stated",
+                                  quote="synthetic quote", at="MEP-DG:42", port="any")
                       for i in range(n_requirements)]
     log = _FrameLog(seed)
     per_case, extra = divmod(n_frames // 2, n_cases)  # one request and one response per step

@@ -1,4 +1,4 @@
-"""Self-tests of the requirement catalogue (osgpct/requirements.yaml) and its loader."""
+"""Self-tests of the requirement catalogue (osgpct/requirements/<AREA>.yaml) and its loader."""
 
 from __future__ import annotations
 
@@ -17,12 +17,11 @@ from osgpct.catalogue import (
     CatalogueError,
     Requirement,
     check_pics_expression,
+    find_spec_dir,
     load_catalogue,
+    quote_problems,
     requirement,
-    weakest_tag_confidence,
 )
-
-PACKAGED = Path(catalogue.__file__).with_name("requirements.yaml")
 
 
 # --- the real catalogue ----------------------------------------------------------------------
@@ -34,8 +33,12 @@ def test_packaged_catalogue_loads_and_validates() -> None:
     assert len({r.id for r in reqs}) == len(reqs)
 
 
-def test_packaged_catalogue_is_read_through_the_package_and_matches_the_file() -> None:
-    assert load_catalogue() == load_catalogue(PACKAGED)
+def test_packaged_catalogue_is_read_through_the_package_and_matches_the_files(tmp_path: Path) -> None:
+    folder = Path(catalogue.__file__).with_name("requirements")
+    joined = tmp_path / "all.yaml"
+    joined.write_text("\n".join((folder / f"{a}.yaml").read_text(encoding="utf-8") for a in AREAS), encoding="utf-8")
+    assert load_catalogue() == load_catalogue(joined)
+    assert sorted(p.stem for p in folder.glob("*.yaml")) == sorted(AREAS)
 
 
 def test_every_area_is_present_and_numbered_from_001_without_gaps() -> None:
@@ -58,9 +61,38 @@ def test_untestable_requirements_say_why_and_testable_ones_do_not() -> None:
             assert r.reason and len(r.reason) > 20, r.id
 
 
-def test_confidence_matches_the_weakest_evidence_tag() -> None:
+def test_every_requirement_is_graded_with_the_evidence_its_grade_needs() -> None:
     for r in load_catalogue():
-        assert weakest_tag_confidence(r.source) == r.confidence, r.id
+        assert r.grade in catalogue.GRADES, r.id
+        if r.grade == "stated":
+            assert r.quote and catalogue.AT_RE.match(r.at) and r.port, r.id
+        if r.grade == "ambiguous":
+            assert len(r.readings) >= 2, r.id
+
+
+SPEC = find_spec_dir()
+
+
+@pytest.mark.skipif(SPEC is None, reason="shared/spec (the sources) is not beside this checkout; "
+                    "set OSGP_SPEC_DIR to check the quotes")
+def test_every_stated_quote_is_found_at_the_line_it_names() -> None:
+    assert quote_problems(load_catalogue(), SPEC) == []
+
+
+@pytest.mark.skipif(SPEC is None, reason="shared/spec is not beside this checkout")
+def test_the_quote_check_catches_a_wrong_line_and_a_wrong_quote() -> None:
+    r = next(q for q in load_catalogue() if q.grade == "stated" and q.at.startswith("MEP-DG:"))
+    key, line = r.at.split(":")
+    moved = Requirement(**{**r.__dict__, "at": f"{key}:{int(line) + 40}"})
+    altered = Requirement(**{**r.__dict__, "quote": r.quote + " and never otherwise"})
+    assert len(quote_problems([moved, altered], SPEC)) == 2
+
+
+def test_requirements_no_source_states_are_not_quoted_as_if_one_did() -> None:
+    reqs = load_catalogue()
+    unconfirmed = [r for r in reqs if r.unconfirmed]
+    assert unconfirmed and len(unconfirmed) < len(reqs)
+    assert all(not r.quote and not r.readings for r in unconfirmed)
 
 
 def test_conditional_requirements_and_only_those_carry_a_pics_expression() -> None:
@@ -79,20 +111,13 @@ def test_requirement_lookup() -> None:
         requirement("REQ-SEC-999")
 
 
-def test_inferred_or_assumption_based_requirements_are_flagged() -> None:
-    reqs = load_catalogue()
-    flagged = [r for r in reqs if r.rests_on_assumption]
-    assert flagged and len(flagged) < len(reqs)
-    assert all(r.confidence == "inferred" or r.assumptions for r in flagged)
-
-
 def test_summary_counts_add_up() -> None:
     rows = catalogue.summarise()
     assert [r.area for r in rows] == list(AREAS)
     assert sum(r.total for r in rows) == len(load_catalogue())
     for r in rows:
         assert r.mandatory + r.optional + r.conditional == r.total
-        assert r.verified + r.read + r.inferred == r.total
+        assert r.stated + r.ambiguous + r.inferred + r.design == r.total
 
 
 def test_cli_prints_a_summary_per_area(capsys: pytest.CaptureFixture[str]) -> None:
@@ -112,7 +137,10 @@ def _entry(rid: str = "REQ-SEC-001", **changes: Any) -> dict[str, Any]:
         "source": "TS 104 001 Annex F (clause unknown); MEP-DG p.10-11 Table 2.5 [READ]",
         "kind": "mandatory",
         "pics": None,
-        "confidence": "read",
+        "grade": "stated",
+        "quote": "0x0B = Authentication failure",
+        "at": "MEP-DG:470",
+        "port": "MEP (TCP)",
         "testable": True,
         "reason": None,
         "assumptions": ["ASM-APP-03"],
@@ -197,21 +225,38 @@ def test_bad_kind_and_pics_rules_are_rejected(tmp_path: Path) -> None:
     assert "entry 4 (REQ-SEC-005): pics 'relay or PICS_X': relay: PICS items are named PICS_<NAME>" in msg
 
 
-def test_confidence_stronger_than_the_evidence_is_rejected(tmp_path: Path) -> None:
-    src = "TS 104 001 Annex F (clause unknown); MEP-DG p.11 [READ]; boundary [INFERRED]"
-    msg = _problems(tmp_path, [_entry(source=src, confidence="read")])
-    assert "confidence 'read' but the weakest tag in its source gives 'inferred'" in msg
+def test_grade_fields_are_checked(tmp_path: Path) -> None:
+    inferred = {k: v for k, v in _entry("REQ-SEC-003").items() if k not in ("quote", "at", "port")}
+    msg = _problems(tmp_path, [
+        _entry("REQ-SEC-001", grade="likely"),
+        _entry("REQ-SEC-002", at="page 11"),
+        {**inferred, "grade": "inferred", "readings": ["a", "b"]},
+        {**inferred, "grade": "ambiguous", "readings": ["only one"]},
+        _entry("REQ-SEC-005", quote=" ".join(["word"] * 40)),
+        _entry("REQ-SEC-006", port="somewhere"),
+    ])
+    assert "entry 0 (REQ-SEC-001): grade 'likely' is not one of stated, ambiguous, inferred, design" in msg
+    assert "entry 1 (REQ-SEC-002): at 'page 11' is not KEY:LINE" in msg
+    assert "entry 2 (REQ-SEC-003): readings belongs to grade ambiguous, not inferred" in msg
+    assert "entry 3 (REQ-SEC-003): readings must list at least two readings" in msg
+    assert "entry 4 (REQ-SEC-005): quote must be a string of at most 30 words" in msg
+    assert "entry 5 (REQ-SEC-006): port 'somewhere' is not one of" in msg
 
 
-def test_source_without_tag_or_ts_reference_is_rejected(tmp_path: Path) -> None:
+def test_a_stated_requirement_needs_its_quote(tmp_path: Path) -> None:
+    e = _entry()
+    del e["quote"]
+    assert "a stated requirement needs 'quote'" in _problems(tmp_path, [e])
+
+
+def test_source_without_ts_reference_is_rejected(tmp_path: Path) -> None:
     msg = _problems(tmp_path, [_entry(source="MEP-DG p.11")])
     assert "source must name the TS 104 001 clause/annex" in msg
-    assert "source carries no evidence tag" in msg
 
 
 def test_multiline_text_and_unknown_or_missing_fields_are_rejected(tmp_path: Path) -> None:
     missing = _entry("REQ-SEC-003")
-    del missing["confidence"]
+    del missing["grade"]
     msg = _problems(tmp_path, [
         _entry("REQ-SEC-001", text="line one\nline two"),
         _entry("REQ-SEC-002", verdict="PASS"),
@@ -219,7 +264,7 @@ def test_multiline_text_and_unknown_or_missing_fields_are_rejected(tmp_path: Pat
     ])
     assert "entry 0 (REQ-SEC-001): text must be one line" in msg
     assert "entry 1 (REQ-SEC-002): unknown field(s) verdict" in msg
-    assert "entry 2 (REQ-SEC-003): missing field(s) confidence" in msg
+    assert "entry 2 (REQ-SEC-003): missing field(s) grade" in msg
 
 
 def test_ids_out_of_order_within_an_area_are_rejected(tmp_path: Path) -> None:
@@ -279,14 +324,6 @@ def test_declared_pics_items_are_used_with_the_osgp_pics_vocabulary() -> None:
     # the concepts osgpct.pics already names are used under its names, not under synonyms
     for synonym in ("PICS_LP", "PICS_BP10", "PICS_SEC_RC4_ENC"):
         assert synonym not in used
-
-
-def test_weakest_tag() -> None:
-    assert weakest_tag_confidence("x [VERIFIED]") == "verified"
-    assert weakest_tag_confidence("x [VERIFIED]; y [READ: MEP-DG p.3]") == "read"
-    assert weakest_tag_confidence("x [READ]; y [NOT FOUND]") == "inferred"
-    assert weakest_tag_confidence("x [UNVERIFIED]") == "inferred"
-    assert weakest_tag_confidence("no tag at all") is None
 
 
 # --- docs/requirements.md stays in step with the file -----------------------------------------

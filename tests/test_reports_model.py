@@ -10,7 +10,7 @@ from reports_fixtures import PLANTED, failing_campaign, passing_campaign
 from osgp.errors import ConfigError
 from osgp.secret import Secret
 from osgpct.catalogue import load_catalogue
-from osgpct.reports.model import SCHEMA, Results, assumptions_from_register, requirements_from_catalogue
+from osgpct.reports.model import SCHEMA, Finding, Results, assumptions_from_register, requirements_from_catalogue
 from osgpct.verdicts import Verdict
 
 
@@ -120,3 +120,43 @@ def test_the_real_catalogue_and_register_fit_the_model():
     assert next(a for a in again.assumptions if a.id == "ASM-SEC-02").value == "current+1 .. current+4"
     untestable = [q for q in reqs if not q.testable]
     assert all(q.reason for q in untestable)
+
+
+def test_a_requirement_takes_the_verdict_of_the_checks_that_name_it():
+    """TC_SEC_KEY_BI_03 cites REQ-MGT-002 and REQ-SEC-001; a failed check of REQ-SEC-001 makes that
+    requirement FAIL and leaves REQ-MGT-002, whose checks passed, PASS."""
+    r = failing_campaign()
+    c = r.case("TC_SEC_KEY_BI_03")
+    c.verdict, c.findings = Verdict.FAIL, [Finding("REQ-SEC-001", Verdict.FAIL, "old key accepted", 2),
+                                           Finding("REQ-MGT-002", Verdict.PASS)]
+    assert c.requirement_verdict("REQ-SEC-001") == (Verdict.FAIL, False)
+    assert c.requirement_verdict("REQ-MGT-002") == (Verdict.PASS, False)
+    row = {t.requirement.id: t for t in r.traceability()}
+    assert row["REQ-MGT-002"].verdict == Verdict.PASS
+    assert "TC_SEC_KEY_BI_03 step 2" in row["REQ-SEC-001"].steps
+    # a case stopped by a precondition judges none of its requirements
+    c.findings, c.verdict, c.unattributed = [], Verdict.INCONC, Verdict.INCONC
+    assert c.requirement_verdict("REQ-MGT-002") == (Verdict.INCONC, False)
+
+
+def test_a_deviation_is_reported_as_such_and_never_makes_the_dut_non_conforming():
+    r = passing_campaign()
+    r.campaign.inconc_allowed = True  # the default plan's policy
+    c = r.case("TC_SEC_SEQ_BI_02")  # REQ-SEC-002 is inferred in the fixture
+    c.verdict = Verdict.INCONC
+    c.reason = "deviation from an unconfirmed rule (REQ-SEC-002, inferred: no source states it): accepted +9"
+    c.findings = [Finding("REQ-SEC-002", Verdict.INCONC, c.reason, 3, deviation=True)]
+    row = {t.requirement.id: t for t in r.traceability()}["REQ-SEC-002"]
+    assert row.label == "DEVIATION"
+    status = r.status()
+    assert status.label == "CONFORMING"
+    assert "passed all" not in status.statement  # honest: one case could not be judged
+    assert "1 could not be judged" in status.statement and "deviation" in status.statement
+    assert list(r.inconclusive()) == ["deviation from a rule no source states (inferred or design)"]
+
+
+def test_requirement_basis_shows_quote_or_readings():
+    reqs = {q.id: q for q in passing_campaign().requirements}
+    assert reqs["REQ-SEC-001"].basis == 'stated (MEP (TCP)): "0x0B = Authentication failure" (MEP-DG:470)'
+    assert reqs["REQ-APP-002"].basis.startswith("ambiguous: bytes from the offset | 0x04")
+    assert reqs["REQ-SEC-002"].basis == "inferred" and reqs["REQ-SEC-002"].unconfirmed

@@ -260,3 +260,23 @@ def test_a_caller_type_error_is_a_config_error_naming_the_field(tmp_path):
     with pytest.raises(ConfigError, match=r"campaign\.seed"):
         write_reports(r, tmp_path)
     assert not (tmp_path / "results.json").exists()
+
+
+def test_every_fail_shows_its_grade_and_source_and_the_matrix_its_evidence(tmp_path):
+    finish_campaign(failing_campaign(), tmp_path)
+    html = _Html()
+    html.feed((tmp_path / "pctr.html").read_text(encoding="utf-8"))
+    cells = [text for _, text in html.rows["tc-TC_SEC_DIG_BI_01"]]
+    assert any('"0x0B = Authentication failure" (MEP-DG:470)' in c for c in cells)  # stated, with the quote
+    trace = [text for _, text in html.rows["req-REQ-APP-002"]]
+    assert any(c.startswith("ambiguous: bytes from the offset") for c in trace)
+    assert "Verdict policy" in html.text("sec-identification") and "default:" in html.text("sec-identification")
+
+
+def test_the_strict_policy_is_printed_on_the_front_page(tmp_path):
+    r = passing_campaign()
+    r.campaign.strictness = "strict"
+    finish_campaign(r, tmp_path)
+    parser = _Html()
+    parser.feed((tmp_path / "pctr.html").read_text(encoding="utf-8"))
+    assert "STRICT (asked for by the plan)" in parser.text("sec-identification")
