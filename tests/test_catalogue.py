@@ -23,7 +23,6 @@ from osgpct.catalogue import (
     requirement,
 )
 
-
 # --- the real catalogue ----------------------------------------------------------------------
 
 def test_packaged_catalogue_loads_and_validates() -> None:
