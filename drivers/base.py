@@ -12,7 +12,6 @@ import abc
 import contextlib
 import logging
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
 from importlib.metadata import entry_points
 from typing import Any, Literal
 from urllib.parse import parse_qsl
@@ -20,6 +19,7 @@ from urllib.parse import parse_qsl
 from osgp.capabilities import Capability
 from osgp.clock import Clock, MonotonicClock
 from osgp.errors import ConfigError, TransportError
+from osgp.frames import FrameEvent
 
 log = logging.getLogger("osgpct.drivers")
 
@@ -32,16 +32,6 @@ ACCEPTED_FORMS = (
     "serial://DEVICE?framing=u61|slta[&baud=N&timeout=S]  (DEVICE may be a pyserial URL, e.g. loop://)",
     "replay:PATH",
 )
-
-
-@dataclass(frozen=True, slots=True)
-class FrameEvent:
-    """One frame seen by a driver. `t` is on the driver's clock; `note` says what was odd."""
-
-    t: float
-    direction: Literal["tx", "rx"]
-    frame: bytes
-    note: str = ""
 
 
 Tap = Callable[[FrameEvent], None]

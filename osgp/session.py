@@ -44,6 +44,7 @@ from osgp.app import (
 from osgp.capabilities import Capability, capabilities_of
 from osgp.clock import Clock, VirtualClock
 from osgp.errors import DecodeError, DeviceTimeout, DutProtocolError, NotJudged, SecurityError, WaitBudgetExceeded
+from osgp.frames import FrameEvent
 from osgp.security import SecurityProfile, SentRequest
 from osgp.tables import ProcedureResponse, decode_procedure_response, encode_procedure_initiate
 from osgp.transaction import (
@@ -99,14 +100,6 @@ class SessionConfig:
 
 
 @dataclass
-class FrameRecord:
-    t: float
-    direction: str  # "tx" | "rx"
-    frame: bytes
-    summary: str
-
-
-@dataclass
 class Exchange:
     """The evidence of one OSGP request: what went out, what came back, and when."""
 
@@ -122,7 +115,7 @@ class Exchange:
     response_pdu: bytes | None = None
     response: Response | None = None
     error: str | None = None
-    frames: list[FrameRecord] = field(default_factory=list)
+    frames: list[FrameEvent] = field(default_factory=list)  # as the driver's tap saw them
 
     def summary(self) -> str:
         what = _describe_request(self.request, self.message)
@@ -205,14 +198,9 @@ class Session:
     def observe(self, text: str) -> None:
         self.observations.append(text)
 
-    def _on_frame_event(self, event) -> None:
-        if self._current is None:
-            return
-        try:
-            summary = lon.decode(event.frame).summary()
-        except DecodeError as e:
-            summary = f"undecodable: {e}"
-        self._current.frames.append(FrameRecord(event.t, event.direction, bytes(event.frame), summary))
+    def _on_frame_event(self, event: FrameEvent) -> None:
+        if self._current is not None:
+            self._current.frames.append(event)
 
     def _publish(self, ex: Exchange) -> None:
         ex.finished = self.clock.now()

@@ -94,7 +94,7 @@ class Matrix:
         return sum(r.collateral for r in self.rows)
 
 
-# A meter with less hardware: the reference device is built without it (osgpct.plugin.refdevice_factory),
+# A meter with less hardware: the reference device is built without it (osgpct.connect.refdevice_factory),
 # and the cases that need it must become NA while everything else still passes.
 REDUCED_PICS = {"PICS_RELAY": False, "PICS_DISCONNECT": False, "PICS_LOAD_PROFILE": False, "PICS_FW_UPGRADE": False}
 

@@ -51,7 +51,7 @@ from typing import Any, NoReturn, TypeVar
 
 from osgp.errors import ConfigError, DeviceTimeout, DutProtocolError, NotJudged
 from osgpct.pics import Expr, Mismatch, Observed, PicsError, PicsValue, compare, compile_expr, observe_pics
-from osgpct.verdicts import Verdict
+from osgpct.reports.verdicts import Verdict
 
 AREAS = ("LNK", "APP", "TBL", "PRC", "SEC", "MGT")  # CONVENTIONS.md, requirement and test-case areas
 KINDS = {"BV": "valid behaviour", "BI": "invalid behaviour", "BO": "inopportune behaviour",

@@ -14,7 +14,7 @@ from osgp.errors import ConfigError
 from osgpct.reports.document import Document, Fields, Para, Section, Table
 from osgpct.reports.model import VERDICTS, CaseResult, PicsValue, Results
 from osgpct.reports.pctr import RESULTS, render_html, verdict_sentence
-from osgpct.verdicts import Verdict
+from osgpct.reports.verdicts import Verdict
 
 EXIT_SAME_OR_BETTER, EXIT_REGRESSION, EXIT_UNUSABLE = 0, 1, 3
 _BAD = (Verdict.FAIL, Verdict.ERROR)

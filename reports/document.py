@@ -7,7 +7,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from osgpct.verdicts import Verdict
+from osgpct.reports.verdicts import Verdict
 
 _VERDICTS = {v.value for v in Verdict}
 FLAGS = {"MISMATCH", "UNCOVERED"}  # findings shown like a FAIL in verdict columns

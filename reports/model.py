@@ -19,7 +19,7 @@ from typing import Any, Literal, Union, get_args, get_origin, get_type_hints
 
 from osgp.errors import ConfigError
 from osgp.secret import Secret
-from osgpct.verdicts import Verdict, combine
+from osgpct.reports.verdicts import Verdict, combine
 
 SCHEMA = "osgpct-results/1"
 

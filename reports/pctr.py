@@ -22,7 +22,7 @@ from osgpct.reports.document import Document, Fields, Heading, Items, Para, Sect
 from osgpct.reports.model import VERDICTS, CaseResult, Results
 from osgpct.reports.pdf import render_pdf
 from osgpct.reports.redact import Redactor
-from osgpct.verdicts import Verdict
+from osgpct.reports.verdicts import Verdict
 
 RESULTS, HTML, PDF = "results.json", "pctr.html", "pctr.pdf"
 SECTION_IDS = ("sec-identification", "sec-environment", "sec-limits", "sec-status", "sec-static",

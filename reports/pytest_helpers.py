@@ -9,7 +9,7 @@ from __future__ import annotations
 from markupsafe import Markup
 
 from osgpct.reports.model import VERDICTS, CaseResult, Results
-from osgpct.verdicts import Verdict
+from osgpct.reports.verdicts import Verdict
 
 _ALLURE_STATUS = {Verdict.PASS: "passed", Verdict.FAIL: "failed", Verdict.INCONC: "skipped",
                   Verdict.ERROR: "broken", Verdict.NA: "skipped", Verdict.NOT_RUN: "unknown"}

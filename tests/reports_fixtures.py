@@ -27,7 +27,7 @@ from osgpct.reports.model import (
     Step,
     assumptions_from_register,
 )
-from osgpct.verdicts import Verdict
+from osgpct.reports.verdicts import Verdict
 
 P, F, INC, E, NA = Verdict.PASS, Verdict.FAIL, Verdict.INCONC, Verdict.ERROR, Verdict.NA
 

@@ -6,9 +6,9 @@ import threading
 
 from osgp.clock import MonotonicClock
 from osgpct import killmatrix
+from osgpct.connect import refdevice_factory
 from osgpct.drivers.server import serve
 from osgpct.plan import load_plan
-from osgpct.plugin import refdevice_factory
 
 
 class Served:

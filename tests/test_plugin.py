@@ -18,10 +18,12 @@ from typing import Any
 import pytest
 
 import osgp.session  # noqa: F401
+import osgpct.bound
 import osgpct.catalogue  # noqa: F401
+import osgpct.connect
 import osgpct.drivers.loopback  # noqa: F401  (imported once here: pytester forgets what an inner run imports)
 import osgpct.drivers.pcap  # noqa: F401
-import osgpct.plugin
+import osgpct.plugin  # noqa: F401
 import osgpct.refdevice  # noqa: F401
 import osgpct.reports.bundle
 import osgpct.reports.pctr
@@ -29,8 +31,16 @@ import osgpct.reports.pytest_helpers  # noqa: F401
 from osgp.clock import VirtualClock
 from osgp.errors import ConfigError, DeviceTimeout
 from osgpct.drivers.base import FrameEvent
-from osgpct.testcase import CaseRun, DefinitionError, StopCase, catalogue_of_testcases, testcase, usecase
-from osgpct.verdicts import Verdict
+from osgpct.reports.verdicts import Verdict
+from osgpct.testcase import (
+    CaseRun,
+    DefinitionError,
+    StopCase,
+    catalogue_of_testcases,
+    graded_verdict,
+    testcase,
+    usecase,
+)
 
 pytest_plugins = ["pytester"]
 
@@ -90,6 +100,9 @@ class FakeSession:
         return SimpleNamespace(code=0, data=b"")
 
 
+#: What the framework appends to the reason of a failed check of REQ-APP-001 (its grade and source).
+GRADED = graded_verdict("REQ-APP-001", "", strict=False)[1]
+
 REAL_PDF = {"test_results_json_and_the_signed_bundle"}
 
 
@@ -108,8 +121,8 @@ def fakes(monkeypatch: pytest.MonkeyPatch) -> list[FakeDriver]:
         drivers.append(FakeDriver())
         return drivers[-1]
 
-    monkeypatch.setattr(osgpct.plugin, "make_driver", make_driver)
-    monkeypatch.setattr(osgpct.plugin, "make_session", lambda driver, plan, tids=None: FakeSession(driver))
+    monkeypatch.setattr(osgpct.connect, "make_driver", make_driver)
+    monkeypatch.setattr(osgpct.connect, "make_session", lambda driver, plan, tids=None: FakeSession(driver))
     return drivers
 
 
@@ -210,7 +223,7 @@ def test_each_outcome_maps_to_its_verdict(pytester: pytest.Pytester, fakes: list
         "TC_APP_RD_BV_07": "INCONC", "TC_APP_RD_TI_08": "FAIL", "UC_READ_ID": "PASS"}
     assert [c["id"] for c in data["use_cases"]] == ["UC_READ_ID"]
     assert result.ret == 1  # any FAIL
-    assert case(data, "TC_APP_RD_BV_02")["reason"] == "step 1: response code 0x04 instead of 0x00"
+    assert case(data, "TC_APP_RD_BV_02")["reason"] == "step 1: response code 0x04 instead of 0x00" + GRADED
     assert case(data, "TC_APP_RD_BV_03")["reason"] == "the DUT's clock is not set"
     assert case(data, "TC_APP_RD_BV_04")["reason"].startswith("test system error: ValueError: a bug in the test")
     assert "AssertionError: written as a bare assert" in case(data, "TC_APP_RD_BV_05")["reason"]
@@ -277,8 +290,8 @@ def test_a_verdict_only_gets_worse(pytester: pytest.Pytester, fakes: list) -> No
     ''')
     assert verdicts(data) == {"TC_APP_ORD_BV_01": "FAIL", "TC_APP_ORD_BV_02": "FAIL", "TC_APP_ORD_BV_03": "ERROR",
                               "TC_APP_ORD_BV_04": "FAIL"}
-    assert case(data, "TC_APP_ORD_BV_02")["reason"] == "bad"
-    assert case(data, "TC_APP_ORD_BV_04")["reason"] == "step 1: worse; worst of FAIL"
+    assert case(data, "TC_APP_ORD_BV_02")["reason"] == "bad" + GRADED
+    assert case(data, "TC_APP_ORD_BV_04")["reason"] == f"step 1: worse{GRADED}; worst of FAIL{GRADED}"
 
 
 # ---- the exit status -----------------------------------------------------------------------------
@@ -341,7 +354,7 @@ def test_an_unreachable_target_is_exit_status_3(pytester: pytest.Pytester, monke
     def refuse(plan: Any, seed: int) -> Any:
         raise ConfigError("cnip+udp://192.0.2.9:1628: connection refused")
 
-    monkeypatch.setattr(osgpct.plugin, "make_driver", refuse)
+    monkeypatch.setattr(osgpct.connect, "make_driver", refuse)
     result, _ = run(pytester, '''
         @tc_("TC_APP_EX_BV_01")
         def test_one(tc, session):
@@ -437,8 +450,8 @@ def test_a_test_over_its_bound_is_error_and_the_campaign_goes_on(pytester: pytes
 
 def test_the_bound_is_checked_without_signals_too(pytester: pytest.Pytester, fakes: list,
                                                    monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(osgpct.plugin.signal, "setitimer", None, raising=False)
-    monkeypatch.delattr(osgpct.plugin.signal, "setitimer")
+    monkeypatch.setattr(osgpct.bound.signal, "setitimer", None, raising=False)
+    monkeypatch.delattr(osgpct.bound.signal, "setitimer")
     _, data = run(pytester, '''
         @tc_("TC_APP_TMO_BV_01")
         def test_busy(tc):
@@ -456,7 +469,7 @@ def test_the_bound_is_checked_without_signals_too(pytester: pytest.Pytester, fak
 # ---- evidence and the report formats ---------------------------------------------------------------
 
 
-def test_frames_are_filed_under_their_step_with_the_session_summary(pytester: pytest.Pytester,
+def test_frames_are_filed_under_their_step_with_their_decoded_summary(pytester: pytest.Pytester,
                                                                     fakes: list) -> None:
     _, data = run(pytester, '''
         @tc_("TC_APP_EV_BV_01", steps=["read BT01", "read BT02"])
@@ -467,16 +480,19 @@ def test_frames_are_filed_under_their_step_with_the_session_summary(pytester: py
             with tc.step(2):
                 session.read(2)
     ''')
-    frames = data["frames"]
-    assert [f["n"] for f in frames] == list(range(1, 7))
+    preflight, frames = data["frames"][:2], data["frames"][2:]  # the set-up check's read of BT01 comes first
+    assert [(f["test_case"], f["hex"]) for f in preflight] == [("", "300001"), ("", "0001")]
+    assert [f["n"] for f in frames] == list(range(3, 9))
     assert [(f["direction"], f["step"]) for f in frames] == [("tx", None), ("rx", None), ("tx", 1), ("rx", 1),
                                                              ("tx", 2), ("rx", 2)]
-    assert frames[2]["summary"] == "request 300001" and frames[2]["hex"] == "300001"
-    assert frames[3]["t"] == pytest.approx(0.5)  # seconds since the driver opened, on its clock
+    assert frames[2]["hex"] == "300001"
+    assert frames[2]["summary"] == FrameEvent(0, "tx", bytes.fromhex("300001")).summary  # not an LPDU: says why
+    assert frames[2]["summary"].startswith("undecodable")
+    assert frames[3]["t"] - frames[2]["t"] == pytest.approx(0.25)  # on the driver's clock
     assert {f["test_case"] for f in frames} == {"TC_APP_EV_BV_01"}
     steps = case(data, "TC_APP_EV_BV_01")["steps"]
-    assert [s["frames"] for s in steps] == [[3, 4], [5, 6]]
-    assert (pytester.path / "out" / "trace.pcap").stat().st_size > 24  # 6 packets after the header
+    assert [s["frames"] for s in steps] == [[5, 6], [7, 8]]
+    assert (pytester.path / "out" / "trace.pcap").stat().st_size > 24  # 8 packets after the header
 
 
 def test_junit_and_allure_carry_the_true_verdict(pytester: pytest.Pytester, fakes: list) -> None:
@@ -648,7 +664,7 @@ def test_case_run_records_without_pytest() -> None:
         with run.step(2):
             run.inconc("then silence")
     run.finish()
-    assert run.verdict is Verdict.FAIL and run.reason == "step 1: bad answer"
+    assert run.verdict is Verdict.FAIL and run.reason == "step 1: bad answer" + GRADED
     assert [(s.n, s.verdict, s.frames) for s in run.steps] == [(1, Verdict.FAIL, [7]), (2, Verdict.INCONC, [])]
     assert run.frames == [7]
 
@@ -658,13 +674,13 @@ def test_sessions_leave_no_tap_on_the_driver_after_a_campaign(pytester: pytest.P
     """Every case's session taps the run's driver; when the case ends its tap goes, so that a long campaign
     does not keep the evidence of every finished session alive. Left at the end: the campaign's own tap."""
     opened: list[Any] = []
-    real = osgpct.plugin.make_driver
+    real = osgpct.connect.make_driver
 
     def make_driver(plan: Any, seed: int) -> Any:
         opened.append(real(plan, seed))
         return opened[-1]
 
-    monkeypatch.setattr(osgpct.plugin, "make_driver", make_driver)
+    monkeypatch.setattr(osgpct.connect, "make_driver", make_driver)
     result, data = run(pytester, """
         @tc_("TC_APP_READ_BV_91")
         def test_a(tc, session):

@@ -5,7 +5,7 @@ from __future__ import annotations
 from reports_fixtures import PLANTED, failing_campaign, passing_campaign
 
 from osgpct.reports.compare import cli_compare, compare, render_delta_html, render_text
-from osgpct.verdicts import Verdict
+from osgpct.reports.verdicts import Verdict
 
 
 def test_compare_finds_the_planted_differences():

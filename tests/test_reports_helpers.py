@@ -12,7 +12,7 @@ from osgpct.reports.pytest_helpers import (
     html_table_cell,
     junit_properties,
 )
-from osgpct.verdicts import Verdict
+from osgpct.reports.verdicts import Verdict
 
 
 def test_junit_properties_carry_verdict_and_requirements():

@@ -11,7 +11,7 @@ from osgp.errors import ConfigError
 from osgp.secret import Secret
 from osgpct.catalogue import load_catalogue
 from osgpct.reports.model import SCHEMA, Finding, Results, assumptions_from_register, requirements_from_catalogue
-from osgpct.verdicts import Verdict
+from osgpct.reports.verdicts import Verdict
 
 
 @pytest.mark.parametrize("make", [passing_campaign, failing_campaign])

@@ -14,7 +14,7 @@ from reports_fixtures import PLANTED, failing_campaign, passing_campaign
 from osgpct.reports import finish_campaign
 from osgpct.reports.model import VERDICTS, Results
 from osgpct.reports.pctr import SECTION_IDS, cli_report, render, write_reports
-from osgpct.verdicts import Verdict
+from osgpct.reports.verdicts import Verdict
 
 CAMPAIGNS = {"passing": passing_campaign, "failing": failing_campaign}
 

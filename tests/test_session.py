@@ -9,9 +9,9 @@ from osgp.clock import MonotonicClock
 from osgp.errors import DeviceTimeout, DutProtocolError, NotJudged, WaitBudgetExceeded
 from osgp.session import ResponseNotAuthentic
 from osgpct import killmatrix
+from osgpct.connect import make_session, refdevice_factory
 from osgpct.drivers import open_driver
 from osgpct.plan import load_plan
-from osgpct.plugin import make_session, refdevice_factory
 
 
 @pytest.fixture

@@ -13,8 +13,8 @@ import yaml
 from served import Served
 
 from osgpct import killmatrix
+from osgpct.connect import make_driver, preflight
 from osgpct.plan import load_plan
-from osgpct.plugin import make_driver, preflight
 
 BOUND_S = 30  # the bound for the whole command
 
