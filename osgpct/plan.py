@@ -60,7 +60,7 @@ def _opt(kind: str, doc: str, default: Any = dataclasses.MISSING, **extra: Any) 
 
 
 @dataclass(frozen=True, kw_only=True)
-class Campaign:
+class CampaignSection:
     id: str = _opt("text", "Campaign (report) identifier, printed on every page of the PCTR")
     title: str = _opt("text", "One-line title of the campaign")
 
@@ -77,7 +77,7 @@ class Lab:
 
 
 @dataclass(frozen=True, kw_only=True)
-class Dut:
+class DutSection:
     manufacturer: str = _opt("text", "DUT manufacturer")
     model: str = _opt("text", "DUT model")
     serial: str = _opt("text", "DUT serial number", "")
@@ -251,10 +251,10 @@ class Output:
 
 @dataclass(frozen=True, kw_only=True)
 class Plan:
-    campaign: Campaign = _opt("section", "Campaign identity", Campaign)
+    campaign: CampaignSection = _opt("section", "Campaign identity", CampaignSection)
     lab: Lab = _opt("section", "The test laboratory (all keys optional)", Lab)
     client: str = _opt("text", "Who the campaign is run for", "")
-    dut: Dut = _opt("section", "Device under test identity", Dut)
+    dut: DutSection = _opt("section", "Device under test identity", DutSection)
     target: str = _opt("url", f"How to reach the DUT: {URL_FORMS}", DEFAULT_TARGET)
     address: Address = _opt("section", "14908-1 addressing of the DUT and of the tester", Address)
     security: Security = _opt("section", "Security mode and keys", Security)
@@ -288,7 +288,7 @@ class Plan:
 
 
 #: Sections whose keys docs/testplan.md and the template must document.
-SECTIONS: dict[str, type] = {"": Plan, "campaign": Campaign, "lab": Lab, "dut": Dut, "address": Address,
+SECTIONS: dict[str, type] = {"": Plan, "campaign": CampaignSection, "lab": Lab, "dut": DutSection, "address": Address,
                              "address.tester": NodeAddress, "security": Security, "pixit": Pixit,
                              "pixit.lon_timers": LonTimers, "pixit.aes_ccm": AesCcm,
                              "pixit.bp05_list_codes": Bp05ListCodes,

@@ -36,10 +36,10 @@ def case_result(run: CaseRun) -> Any:
 
 def build_results(c: Campaign) -> Any:
     """The results model of a finished campaign: the single source of every report."""
-    from osgpct.reports.model import Campaign as RCampaign
     from osgpct.reports.model import (
+        CampaignRecord,
         ChannelPrediction,
-        Dut,
+        DutRecord,
         Lab,
         PicsObservation,
         Results,
@@ -49,7 +49,7 @@ def build_results(c: Campaign) -> Any:
     plan = c.ensure_plan()
     import osgp
 
-    campaign = RCampaign(
+    campaign = CampaignRecord(
         report_id=plan.campaign.id, title=plan.campaign.title, started=c.started, finished=now(),
         lab=Lab(plan.lab.name, plan.lab.address, plan.lab.accreditation), client=plan.client,
         operator=plan.lab.operator, plan_file=str(plan.path or ""), plan_sha256=plan.sha256,
@@ -60,7 +60,7 @@ def build_results(c: Campaign) -> Any:
     if channel is not None:  # the loopback's power-line model: what the same campaign costs on a real line
         campaign.channel = ChannelPrediction(predicted_s=c.driver.elapsed, airtime_s=channel.stats.airtime)
     d = plan.dut
-    dut = Dut(d.manufacturer, d.model, d.serial, d.firmware, d.hardware,
+    dut = DutRecord(d.manufacturer, d.model, d.serial, d.firmware, d.hardware,
               plan.address.neuron_id.hex().upper() if plan.address.neuron_id else "")
     observed = {name: PicsObservation(o.value, o.source)
                 for r in c.runs.values() for name, o in r.pics_observed.items()}

@@ -47,7 +47,7 @@ class ChannelPrediction:
 
 
 @dataclass
-class Campaign:
+class CampaignRecord:
     report_id: str
     title: str
     started: str  # ISO 8601 with offset
@@ -71,7 +71,7 @@ class Campaign:
 
 
 @dataclass
-class Dut:
+class DutRecord:
     manufacturer: str = ""
     model: str = ""
     serial: str = ""
@@ -244,8 +244,8 @@ class Status:
 
 @dataclass
 class Results:
-    campaign: Campaign
-    dut: Dut = field(default_factory=Dut)
+    campaign: CampaignRecord
+    dut: DutRecord = field(default_factory=DutRecord)
     pics_declared: dict[str, PicsValue] = field(default_factory=dict)
     pics_observed: dict[str, PicsObservation] = field(default_factory=dict)
     requirements: list[Requirement] = field(default_factory=list)

@@ -14,10 +14,10 @@ import copy
 import random
 
 from osgpct.reports.model import (
-    Campaign,
+    CampaignRecord,
     CaseResult,
     ChannelPrediction,
-    Dut,
+    DutRecord,
     Finding,
     Frame,
     Lab,
@@ -164,7 +164,7 @@ def passing_campaign() -> Results:
     ucs = [_case(log, cid, title, reqs, "", P, "", n, kind=False) for cid, title, reqs, n in _USE_CASES]
     cases[4].observations.append("BT01 manufacturer field is space-padded, not NUL-padded (allowed)")
     return Results(
-        campaign=Campaign(
+        campaign=CampaignRecord(
             report_id="PCTR-2026-0042", title="OSGP conformance campaign, meter XM-200",
             started="2026-11-20T09:00:00+01:00", finished="2026-11-20T09:04:31+01:00",
             lab=Lab("Open Grid Test Lab", "Rue de la Loi 1, 1000 Brussels", "ISO/IEC 17025 BELAC 123-TEST"),
@@ -174,7 +174,7 @@ def passing_campaign() -> Results:
             driver={"driver": "loopback", "channel": "PLC A-band model, 3.6 kbit/s", "loss": "0.0"},
             modem={"model": "simulated", "firmware": "n/a"},
             channel=ChannelPrediction(predicted_s=271.4, airtime_s=188.9)),
-        dut=Dut("Example Meters", "XM-200", "XM2-000123", PLANTED["firmware"][0], "HW-B", "04a1b2c3d4e5",
+        dut=DutRecord("Example Meters", "XM-200", "XM2-000123", PLANTED["firmware"][0], "HW-B", "04a1b2c3d4e5",
                 {"Metrology firmware": "M-1.2"}),
         pics_declared=dict(PICS_DECLARED),
         pics_observed={"TBL.ET11": PicsObservation(True, "BT00 tables-used"),
