@@ -6,14 +6,29 @@ import datetime as dt
 import subprocess
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from osgp.errors import ConfigError, OsgpError
 from osgpct.reports.verdicts import Verdict
 from osgpct.testcase import CaseRun, describe_exception
 
-if TYPE_CHECKING:
-    from osgpct.campaign import Campaign
+
+class Campaign(Protocol):
+    """What building the results needs of the running campaign (osgpct.campaign.Campaign)."""
+
+    config: Any
+    plan: Any
+    runs: dict[str, CaseRun]
+    notes: list[str]
+    driver: Any
+    evidence: Any
+    seed: int
+    started: str
+    out: Path | None
+    results: Any
+    signing_key: Any
+
+    def ensure_plan(self) -> Any: ...
 
 _REPO = Path(__file__).resolve().parent.parent
 

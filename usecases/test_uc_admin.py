@@ -9,26 +9,24 @@ from __future__ import annotations
 
 from osgp.app import ResponseCode
 from osgp.lon import crc16
+from osgpct.dut import EP81_FIRMWARE_ACTIVATE, ET101_FW_IMAGE, OK, Dut
 from osgpct.testcase import usecase
-from osgpct.usecases.library import EP81_FIRMWARE_ACTIVATE, ET101_FW_IMAGE, OK, Dut
-from osgpct.usecases.scenarios import (
+from osgpct.usecases.admin import (
     change_key,
     firmware_header,
     firmware_kept,
     firmware_status,
-    firmware_word,
     full_key,
     key_works,
     make_image,
-    mfg_latch_kept,
     new_key,
     next_version,
     put_key_back,
-    read_identity,
     require_ep80,
     require_et100,
     transfer_image,
 )
+from osgpct.usecases.metering import firmware_word, read_identity
 
 
 @usecase(
@@ -46,11 +44,11 @@ from osgpct.usecases.scenarios import (
            ("Read BT01 with the plan's key", "0x00")],
 )
 def test_change_keys(tc, session, plan):
-    dut = Dut(tc, session, plan, strict=True)
+    dut = Dut(tc, session, plan)
     require_ep80(dut)
     old = full_key(dut)
     new = new_key(dut, old)
-    with mfg_latch_kept(dut, "invalid_password"):
+    with dut.mfg_latch_kept("invalid_password"):
         try:
             with tc.step(1):
                 r = key_works(dut, None)
@@ -89,7 +87,7 @@ def test_change_keys(tc, session, plan):
            ("Upgrade back to the version of step 1", "BT01 shows it again")],
 )
 def test_upgrade_firmware(tc, session, plan):
-    dut = Dut(tc, session, plan, strict=True)
+    dut = Dut(tc, session, plan)
     require_et100(dut)
     with firmware_kept(dut) as before:
         with tc.step(1):
@@ -108,7 +106,7 @@ def test_upgrade_firmware(tc, session, plan):
             n = min(64, len(image))
             r = dut.session.read_partial(ET101_FW_IMAGE, 0, n) if plan.pics.get("PICS_PARTIAL_READ") else \
                 dut.session.read(ET101_FW_IMAGE)
-            dut.need(r.ok, f"ET101 read answered {r.describe()}")
+            dut.tc.require(r.ok, f"ET101 read answered {r.describe()}")
             tc.check(r.data[:n] == image[:n], "the start of ET101 does not read back as the image written")
         with tc.step(4):
             c = dut.call(EP81_FIRMWARE_ACTIVATE)

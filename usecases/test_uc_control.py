@@ -5,8 +5,7 @@ table. Each leaves the DUT as it found it (contactor closed, clock and tables ba
 from __future__ import annotations
 
 from osgp.app import bt, et
-from osgpct.testcase import usecase
-from osgpct.usecases.library import (
+from osgpct.dut import (
     BP10_SET_DATE_TIME,
     EP16_CLOCK_DELTA,
     EV_TIME_CHANGED_NEW,
@@ -16,19 +15,19 @@ from osgpct.usecases.library import (
     Dut,
     describe_event,
     moved_by,
+    same_content,
     set_to,
     stamp,
 )
-from osgpct.usecases.scenarios import (
+from osgpct.testcase import usecase
+from osgpct.usecases.control import (
     RELAY_CLOSED,
     RELAY_OPENED,
     PendingChange,
     is_pending,
-    mfg_latch_kept,
     operate_relay,
     relay_kept_closed,
     relay_spacing,
-    same_content,
     start_adjustment,
     unpend,
     wait_adjustment,
@@ -56,10 +55,10 @@ PENDING_EVENT = 28  # C12.19 'pending table activated' (REQ-TBL-019)
            ("Read the BT74 entries logged", "noted")],
 )
 def test_remote_disconnect(tc, session, plan):
-    dut = Dut(tc, session, plan, strict=True)
+    dut = Dut(tc, session, plan)
     dut.require_table(et(23), "ET23.94 disconnect status")
-    log = plan.pics.get("PICS_EVENT_LOG") and dut.lists_table(bt(74))
-    with mfg_latch_kept(dut, "load_disconnect_changed_state"), relay_kept_closed(dut):
+    log = plan.pics.get("PICS_EVENT_LOG") and dut.listed(bt(74))
+    with dut.mfg_latch_kept("load_disconnect_changed_state"), relay_kept_closed(dut):
         with tc.step(1):
             h = dut.log_header() if log else None
             relay_spacing(dut)
@@ -71,9 +70,9 @@ def test_remote_disconnect(tc, session, plan):
             tc.check(MFG_ITEM["load_disconnect_changed_state"] in dut.bt03_mfg(), "BT03 'load disconnect changed "
                      "state' is clear after the disconnect")
         with tc.step(3):
-            e0 = dut.read(bt(23)).tot_data_block.summations[0]
+            e0 = dut.read_decoded(bt(23)).tot_data_block.summations[0]
             dut.wait(60, "the customer disconnected")
-            e1 = dut.read(bt(23)).tot_data_block.summations[0]
+            e1 = dut.read_decoded(bt(23)).tot_data_block.summations[0]
             tc.observe(f"forward energy while disconnected: {e0} -> {e1}")
         with tc.step(4):
             relay_spacing(dut)
@@ -102,9 +101,9 @@ def test_remote_disconnect(tc, session, plan):
            ("Read BT52", "20 s behind where BP10 put it; the clock is put back by BP10 anyway")],
 )
 def test_set_clock(tc, session, plan):
-    dut = Dut(tc, session, plan, strict=True)
+    dut = Dut(tc, session, plan)
     dut.require_procedure(BP10_SET_DATE_TIME)
-    log = plan.pics.get("PICS_EVENT_LOG") and dut.lists_table(bt(74))
+    log = plan.pics.get("PICS_EVENT_LOG") and dut.listed(bt(74))
     with dut.clock_kept() as c0:
         with tc.step(1):
             h = dut.log_header() if log else None
@@ -152,37 +151,37 @@ def test_set_clock(tc, session, plan):
 def test_activate_pending_table(tc, session, plan):
     from osgp.tables import Ped, Record
 
-    dut = Dut(tc, session, plan, strict=True)
+    dut = Dut(tc, session, plan)
     dut.require_table(bt(54), "calendar")
-    tc.require(dut.lists_write(bt(54)), "BT00 does not list BT54 as writable")
-    log = plan.pics.get("PICS_EVENT_LOG") and dut.lists_table(bt(74))
+    tc.require(dut.writable(bt(54)), "BT00 does not list BT54 as writable")
+    log = plan.pics.get("PICS_EVENT_LOG") and dut.listed(bt(74))
     ped = Ped.relative(minutes=2)
     with tc.step(1):
-        before = dut.read(bt(54))
+        before = dut.read_decoded(bt(54))
         new = Record(before, calendar_id=(before.calendar_id + 1) & 0xFFFFFFFF)
         tc.require(not is_pending(dut, bt(54)), "BT54 is already pending")
         h = dut.log_header() if log else None
-        bt04 = dut.read(bt(4))
+        bt04 = dut.read_decoded(bt(4))
     try:
         with tc.step(2):
             r = write_pending(dut, bt(54), new, ped)
             tc.check(r.ok, f"pending BT54 (BT4150) write answered {r.describe()}", stop=True)
             tc.check(is_pending(dut, bt(54), ped), "BT04 does not list BT54 as pending with the PED written",
                      stop=True)
-            tc.check(same_content(dut.read(bt(54)), before), "BT54 changed before its PED time")
+            tc.check(same_content(dut.read_decoded(bt(54)), before), "BT54 changed before its PED time")
         with tc.step(3):
             dut.wait(125, "the PED time (2 min after the write)")
-            tc.check(same_content(dut.read(bt(54)), new), "2 min after the write BT54 does not hold the pending "
-                     "calendar")
+            tc.check(same_content(dut.read_decoded(bt(54)), new),
+                     "2 min after the write BT54 does not hold the pending calendar")
             tc.check(not is_pending(dut, bt(54)), "BT04 still lists BT54 as pending after its PED time")
-            bt04b = dut.read(bt(4))
+            bt04b = dut.read_decoded(bt(4))
             tc.check(bt04b.last_activation_time != bt04.last_activation_time, f"BT04 last activation time is still "
                      f"{bt04.last_activation_time}")
             if h is not None:
                 entries = dut.log_entries_since(h.last_entry_seq_nbr)
                 tc.check(any(e.event_code == PENDING_EVENT for e in entries), "no event 28 (pending table activated) "
                          f"logged: {[describe_event(e) for e in entries]}")
-            if dut.lists_table(et(23)):
+            if dut.listed(et(23)):
                 tc.observe(f"ET23 active calendar id {dut.read_field(et(23), 'active_calendar_id')}, at "
                            f"{stamp(dut.clock().utc)}")
     finally:

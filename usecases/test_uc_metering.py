@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from osgp.app import bt
 from osgp.tables import schema
+from osgpct.dut import BP05_UPDATE_LAST_READ, OK, Dut, describe_event, new_entries, stamp, utc_of
 from osgpct.testcase import usecase
-from osgpct.usecases.library import BP05_UPDATE_LAST_READ, OK, Dut, describe_event, new_entries, stamp, utc_of
-from osgpct.usecases.scenarios import (
+from osgpct.usecases.metering import (
     demand_resets,
     lp_status,
     mark_log_read,
@@ -38,9 +38,9 @@ def _dotted(v: tuple[int, int, int]) -> str:
            ("Compare with the plan's DUT (manufacturer, model, serial, firmware)", "the same device")],
 )
 def test_read_identity(tc, session, plan):
-    dut = Dut(tc, session, plan, strict=True)
+    dut = Dut(tc, session, plan)
     with tc.step(1):
-        bt00 = dut.bt00
+        bt00 = dut.bt00()
         tc.observe(f"manufacturer {bt00.manufacturer!r}, {len(bt00.std_tbls_used)} basic and "
                    f"{len(bt00.mfg_tbls_used)} extended tables")
     with tc.step(2):
@@ -77,7 +77,7 @@ def test_read_identity(tc, session, plan):
            ("Read BT23 again 60 s later", "forward energy (total summation 0) not lower")],
 )
 def test_read_billing(tc, session, plan):
-    dut = Dut(tc, session, plan, strict=True)
+    dut = Dut(tc, session, plan)
     with tc.step(1):
         dims = dut.dims("bt21")
         bt21 = dims.get("bt21")
@@ -112,7 +112,7 @@ def test_read_billing(tc, session, plan):
            ("BP05 for the load profile with the unread blocks", "result 0; BT63 unread lowered accordingly")],
 )
 def test_load_profile(tc, session, plan):
-    dut = Dut(tc, session, plan, strict=True)
+    dut = Dut(tc, session, plan)
     dut.require_table(bt(64), "load profile data set 1")
     with tc.step(1):
         lp = read_load_profile(dut)
@@ -164,7 +164,7 @@ def test_load_profile(tc, session, plan):
            ("BP05 for the history log with the entries read", "result 0; unread = entries logged since")],
 )
 def test_read_event_log(tc, session, plan):
-    dut = Dut(tc, session, plan, strict=True)
+    dut = Dut(tc, session, plan)
     dut.require_table(bt(74), "history log data")
     with tc.step(1):
         capacity = dut.dims("bt71").bt71.nbr_history_entries
@@ -210,8 +210,8 @@ def test_read_event_log(tc, session, plan):
            ("Read BT23 NBR_DEMAND_RESETS", "one more, modulo 256; the log's new entries are noted")],
 )
 def test_demand_reset(tc, session, plan):
-    dut = Dut(tc, session, plan, strict=True)
-    log = plan.pics.get("PICS_EVENT_LOG") and dut.lists_table(bt(74))
+    dut = Dut(tc, session, plan)
+    log = plan.pics.get("PICS_EVENT_LOG") and dut.listed(bt(74))
     with tc.step(1):
         before = demand_resets(dut)
         h = dut.log_header() if log else None
@@ -224,5 +224,5 @@ def test_demand_reset(tc, session, plan):
         if h is not None:
             new = dut.log_entries_since(h.last_entry_seq_nbr, check=False)
             tc.observe("logged: " + "; ".join(describe_event(e) for e in new))
-        if dut.lists_table(bt(25)):
-            tc.observe(f"BT25 (previous demand reset data) listed: {dut.read(bt(25)).get('end_date_time')}")
+        if dut.listed(bt(25)):
+            tc.observe(f"BT25 (previous demand reset data) listed: {dut.read_decoded(bt(25)).get('end_date_time')}")

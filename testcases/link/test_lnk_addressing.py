@@ -6,16 +6,9 @@ from __future__ import annotations
 
 from osgp import lon
 from osgp.transaction import ToNeuronId, ToNode
+from osgpct.dut import Dut
+from osgpct.probes import answers_to, authentic_any_tid, protect, reencode, send
 from osgpct.testcase import testcase
-from osgpct.testcases.link.lnk_support import (
-    answers_to,
-    authentic_any_tid,
-    protect,
-    reencode,
-    send,
-    step,
-    sync,
-)
 
 
 def other_domain(domain: bytes) -> bytes:
@@ -44,12 +37,13 @@ def test_misaddressed_ignored(tc, session, plan):
     unknown); domain field layout (low §1.5) [READ]; domain filtering not stated in the digest [INFERRED]; REQ-
     LNK-008: TS 104 001 Clause 9 on EN 14908-1:2014 (clause unknown); lcs_network.c, packet-lon.c address format 3
     (low §1.4) [READ]."""
+    device = Dut(tc, session, plan)
     cfg = session.config
     dut = cfg.dut
-    with step(tc, 1):
-        c = sync(tc, session)
+    with device.step(1):
+        c = device.sync()
     sent = protect(session, c + 1)
-    with step(tc, 2):
+    with device.step(2):
         node = next(n for n in range(dut.node % 127 + 1, 128) if n != cfg.tester_node)
         subnet = dut.subnet % 255 + 1
         nid = plan.address.neuron_id or bytes(tc.rng.randrange(256) for _ in range(6))
@@ -69,14 +63,15 @@ def test_misaddressed_ignored(tc, session, plan):
             got = answers_to(session, sent, tid + n, send(session, [frame]))
             tc.check(not got, f"a request addressed to {where} was answered: {got[0][0].describe() if got else ''} "
                               f"({req})")
-    with step(tc, 3):
+    with device.step(3):
         t = tid + len(cases)
         got = answers_to(session, sent, t, send(session, [session.request_frame(sent.pdu, tid=t)]))
         tc.require(got, "no answer to the request addressed to the DUT")
         r = got[0][1]
         tc.check(r is not None and r.ok,
                  f"the request addressed to the DUT was answered {r.describe() if r else 'with a clear 0x0B'}: a "
-                 "misaddressed copy was executed and used up its sequence number (REQ-LNK-005, -007, -008)")
+                 "misaddressed copy was executed and used up its sequence number (REQ-LNK-005, -007, -008)",
+                 req="REQ-LNK-005")
         if r is not None and r.ok:
             session.seq = sent.seq
 
@@ -98,12 +93,13 @@ def test_neuron_id_delivered(tc, session, plan):
     """Sources: REQ-LNK-008: TS 104 001 Clause 9 on EN 14908-1:2014 (clause unknown); lcs_network.c, packet-lon.c
     address format 3 (low §1.4) [READ]; REQ-LNK-006: TS 104 001 Clause 9 on EN 14908-1:2014 (clause unknown); lon-
     stack-dx lcs_network.c NetworkLayerSend selField, packet-lon.c (low §1.4, §2.1) [READ]."""
+    dut = Dut(tc, session, plan)
     nid = plan.address.neuron_id
     tc.require(nid is not None, "the plan gives no Neuron ID for the DUT (address.neuron_id)")
     cfg = session.config
-    with step(tc, 1):
-        sync(tc, session)
-    with step(tc, 2):
+    with dut.step(1):
+        dut.sync()
+    with dut.step(2):
         sent = protect(session)
         tid = tc.rng.randrange(1, 16)
         heard = send(session, [session.request_frame(sent.pdu, tid=tid, dest=ToNeuronId(nid, cfg.dut.subnet))])
@@ -113,13 +109,14 @@ def test_neuron_id_delivered(tc, session, plan):
             tc.check(not other, f"the request (transaction id {tid}) was answered with transaction id {other[0].tid} "
                                 "(REQ-LNK-012)" if other else "", stop=True)
         tc.check(len(got) == 1, f"{len(got)} answers to a request addressed by the DUT's Neuron ID "
-                                f"{nid.hex().upper()} (REQ-LNK-008)", stop=True)
+                                f"{nid.hex().upper()} (REQ-LNK-008)", stop=True, req="REQ-LNK-008")
         heard, r = got[0]
         tc.check(r is not None and r.ok, f"the request addressed by Neuron ID was answered "
-                                         f"{r.describe() if r else 'with a clear 0x0B'} (REQ-LNK-008)")
+                                         f"{r.describe() if r else 'with a clear 0x0B'} (REQ-LNK-008)",
+                 req="REQ-LNK-008")
         a = heard.lpdu.address
         tc.check(isinstance(a, lon.SubnetNodeAddress) and (a.dst_subnet, a.dst_node) == (cfg.tester_subnet,
                                                                                          cfg.tester_node)
                  and heard.lpdu.domain == cfg.domain,
                  f"the answer {heard.describe()} is not a 2a frame to the tester {cfg.tester_subnet}/"
-                 f"{cfg.tester_node} in domain {cfg.domain.hex()} (REQ-LNK-006)")
+                 f"{cfg.tester_node} in domain {cfg.domain.hex()} (REQ-LNK-006)", req="REQ-LNK-006")

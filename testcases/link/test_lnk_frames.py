@@ -6,17 +6,9 @@ from __future__ import annotations
 
 from osgp import lon
 from osgp.session import ResponseNotAuthentic
+from osgpct.dut import Dut
+from osgpct.probes import PROBE, answers_to, crc_ok, hear, protect, send
 from osgpct.testcase import testcase
-from osgpct.testcases.link.lnk_support import (
-    PROBE,
-    answers_to,
-    crc_ok,
-    hear,
-    protect,
-    send,
-    step,
-    sync,
-)
 
 ASM = "NPDU version 0: PIXIT lon_profile, ASM-LNK-01"
 
@@ -65,21 +57,22 @@ def judge_frames(tc, session, heard, *, what: str) -> None:
            ("Check every frame heard from the DUT during the test", "valid CRC, NPDU v0, 2a DUT -> tester, "
             "request's domain, no reserved value")],
 )
-def test_dut_frames_well_formed(tc, session):
+def test_dut_frames_well_formed(tc, session, plan):
     """Sources: REQ-LNK-001: TS 104 001 Clause 9 on EN 14908-1:2014 (clause unknown); lon-stack-ex LtCUtil.c LtCRC16,
     CRC-16/GENIBUS check 0xD64E (low §1.8) [VERIFIED]; REQ-LNK-004: TS 104 001 Clause 9 on EN 14908-1:2014 (clause
     unknown); packet-lon.c, lcs_network.c, lcs_tsa.c field tables (low §1.3, §1.6) [READ]; version OSGP requires
     [NOT FOUND]; REQ-LNK-006: TS 104 001 Clause 9 on EN 14908-1:2014 (clause unknown); lon-stack-dx lcs_network.c
     NetworkLayerSend selField, packet-lon.c (low §1.4, §2.1) [READ]."""
-    with step(tc, 1):
-        sync(tc, session)
-    with step(tc, 2):
+    dut = Dut(tc, session, plan)
+    with dut.step(1):
+        dut.sync()
+    with dut.step(2):
         sent = protect(session)
         tid = tc.rng.randrange(1, 16)
         heard = send(session, [session.request_frame(sent.pdu, tid=tid)])
         judge_frames(tc, session, heard, what="answer to a hand-made request")
         tc.require(answers_to(session, sent, tid, heard), "no answer to the hand-made request was heard")
-    with step(tc, 3):
+    with dut.step(3):
         # only the frames matter here: what the answers say is judged by the SECURITY test cases
         for kw in ({"seq": session.seq}, {"seq": session.next_seq(), "digest_override": bytes(8)}):
             try:
@@ -87,7 +80,7 @@ def test_dut_frames_well_formed(tc, session):
                 tc.observe(f"{'replayed number' if len(kw) == 1 else 'zeroed digest'}: {r.describe()}")
             except ResponseNotAuthentic as e:
                 tc.observe(f"answer not authenticated: {e}")
-    with step(tc, 4):
+    with dut.step(4):
         rx = [rec.frame for ex in session.exchanges for rec in ex.frames if rec.direction == "rx"]
         tc.require(rx, "no frame from the DUT was recorded")
         judge_frames(tc, session, hear(rx), what="session exchanges")
@@ -107,24 +100,28 @@ def test_dut_frames_well_formed(tc, session):
            ("Send the same read in a correct frame with another transaction id", "0x00: the corrupt frames were "
             "not executed (c+1 unused) and left no duplicate record")],
 )
-def test_bad_crc_ignored(tc, session):
+def test_bad_crc_ignored(tc, session, plan):
     """Sources: REQ-LNK-002: TS 104 001 Clause 9 on EN 14908-1:2014 (clause unknown); lon-stack-dx lcs_link.c (the
     interface checks the CRC) (low §1.1) [READ]."""
-    with step(tc, 1):
-        c = sync(tc, session)
+    dut = Dut(tc, session, plan)
+    with dut.step(1):
+        c = dut.sync()
     sent = protect(session, c + 1)
     tid = tc.rng.randrange(1, 15)
     good = session.request_frame(sent.pdu, tid=tid)
-    with step(tc, 2):
+    with dut.step(2):
         crc_inverted = good[:-2] + bytes(b ^ 0xFF for b in good[-2:])
-        bit = 8 * (len(good) - 2 - len(sent.pdu)) + tc.rng.randrange(8 * len(sent.pdu))  # inside the APDU
+        # inside the OSGP PDU; never in the APDU's first byte (field safety, ASM-APP-01: without an envelope the
+        # PDU's first byte leads the APDU and a flipped bit could make it network management)
+        lead = 0 if session.config.apdu_prefix else 8
+        bit = 8 * (len(good) - 2 - len(sent.pdu)) + lead + tc.rng.randrange(8 * len(sent.pdu) - lead)
         body_flipped = good[:bit // 8] + bytes([good[bit // 8] ^ (1 << bit % 8)]) + good[bit // 8 + 1:]
         for frame, what in ((crc_inverted, "its CRC inverted"), (body_flipped, f"APDU bit {bit} flipped")):
             heard = send(session, [frame])
             got = answers_to(session, sent, tid, heard)
             tc.check(not got, f"a frame with {what} was answered: {got[0][0].describe() if got else ''} "
                               "(REQ-LNK-002: a frame whose CRC does not check is discarded)")
-    with step(tc, 3):
+    with dut.step(3):
         tid2 = tid + 1
         heard = send(session, [session.request_frame(sent.pdu, tid=tid2)])
         got = answers_to(session, sent, tid2, heard)
@@ -150,12 +147,13 @@ def test_bad_crc_ignored(tc, session):
             "correct CRC", "no answer to any"),
            ("Read BT01 with the session", "0x00")],
 )
-def test_truncated_frames_ignored(tc, session):
+def test_truncated_frames_ignored(tc, session, plan):
     """Sources: REQ-LNK-003: TS 104 001 Clause 9 on EN 14908-1:2014 (clause unknown); lon-stack-ex LtDriver.h
     LTSTS_TOOSHORT (low §1.1) [READ]; robustness beyond the stack [INFERRED]."""
-    with step(tc, 1):
-        sync(tc, session)
-    with step(tc, 2):
+    dut = Dut(tc, session, plan)
+    with dut.step(1):
+        dut.sync()
+    with dut.step(2):
         sent = protect(session)
         good = session.request_frame(sent.pdu, tid=tc.rng.randrange(1, 16))
         header = len(good) - 2 - len(sent.pdu) - len(session.config.apdu_prefix)
@@ -164,6 +162,6 @@ def test_truncated_frames_ignored(tc, session):
         answers = [h for h in heard if h.is_response or h.is_ack]
         tc.check(not answers, f"{len(answers)} answer(s) to frames cut inside their header: "
                               f"{answers[0].describe() if answers else ''} (REQ-LNK-003, inferred)")
-    with step(tc, 3):
+    with dut.step(3):
         r = session.request(PROBE)
         tc.check(r.ok, f"after the truncated frames a valid read answered {r.describe()} (REQ-LNK-003)")

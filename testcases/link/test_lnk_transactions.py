@@ -12,19 +12,9 @@ import dataclasses
 
 from osgp import lon
 from osgp.app import ResponseCode
+from osgpct.dut import Dut
+from osgpct.probes import answers_to, authentic_any_tid, open_answer, protect, reencode, send, try_time
 from osgpct.testcase import testcase
-from osgpct.testcases.link.lnk_support import (
-    answers_to,
-    authentic_any_tid,
-    delivered_count,
-    open_answer,
-    protect,
-    reencode,
-    send,
-    step,
-    sync,
-    try_time,
-)
 
 ASM_DUP = "rests on ASM-LNK-02: receive timer of PIXIT receive_timer_ms"
 
@@ -49,12 +39,13 @@ def one_answer(tc, session, sent, tid, heard, what: str, req: str):
             "next sequence number and listen for the transaction time", "exactly one RESPONSE, with that "
             "transaction id, 0x00")],
 )
-def test_response_uses_request_tid(tc, session):
+def test_response_uses_request_tid(tc, session, plan):
     """Sources: REQ-LNK-012: TS 104 001 Clause 9 on EN 14908-1:2014 (clause unknown); lon-stack-dx lcs_tsa.c
     request/response service (low §2.1) [READ]."""
-    with step(tc, 1):
-        sync(tc, session)
-    with step(tc, 2):
+    dut = Dut(tc, session, plan)
+    with dut.step(1):
+        dut.sync()
+    with dut.step(2):
         tids = [0, 15] + tc.rng.sample(range(1, 15), 3)
         for tid in tids:
             sent = protect(session)
@@ -84,24 +75,25 @@ def test_response_uses_request_tid(tc, session):
            ("Send a read of BT01 with the next sequence number in a REQUEST frame", "one RESPONSE R1, 0x00"),
            ("Send the identical frame twice more, at once", "each answered by one RESPONSE identical to R1")],
 )
-def test_duplicate_replayed(tc, session):
+def test_duplicate_replayed(tc, session, plan):
     """Sources: REQ-LNK-014: TS 104 001 Clause 9 on EN 14908-1:2014 (clause unknown); lon-stack-dx lcs_tsa.c receive
     records (low §2.4) [READ]; REQ-LNK-015: TS 104 001 Clause 9 on EN 14908-1:2014 (clause unknown); lon-stack-dx
     lcs_tsa.c re-sends the saved response (low §2.4) [READ]."""
-    with step(tc, 1):
-        sync(tc, session)
+    dut = Dut(tc, session, plan)
+    with dut.step(1):
+        dut.sync()
     sent = protect(session)
     tid = tc.rng.randrange(1, 16)
     frame = session.request_frame(sent.pdu, tid=tid)
-    with step(tc, 2):
+    with dut.step(2):
         heard = send(session, [frame], try_time(session))
         first, r = one_answer(tc, session, sent, tid, heard, "the first copy", "REQ-LNK-012")
         tc.require(r is not None and r.ok, f"the first copy was answered {r.describe() if r else 'with 0x0B'}")
-    with step(tc, 3):
+    with dut.step(3):
         for copy in (2, 3):
             got = answers_to(session, sent, tid, send(session, [frame], try_time(session)))
             tc.check(got, f"copy {copy} of the request was not answered (REQ-LNK-014: the saved response is sent "
-                          f"again; {ASM_DUP})", stop=True)
+                          f"again; {ASM_DUP})", stop=True, req="REQ-LNK-014")
             again, r2 = got[0]
             what = r2.describe() if r2 is not None else "a clear 0x0B"
             tc.check(again.lpdu.apdu == first.lpdu.apdu,
@@ -121,18 +113,19 @@ def test_duplicate_replayed(tc, session):
            ("Send a read of BT01 with the following sequence number, also with transaction id t",
             "one RESPONSE with t that authenticates against this second request, 0x00")],
 )
-def test_same_tid_new_apdu(tc, session):
+def test_same_tid_new_apdu(tc, session, plan):
     """Sources: REQ-LNK-016: TS 104 001 Clause 9 on EN 14908-1:2014 (clause unknown); lon-stack-dx lcs_tsa.c compares
     layer, length and APDU bytes (low §2.4) [READ]."""
-    with step(tc, 1):
-        sync(tc, session)
+    dut = Dut(tc, session, plan)
+    with dut.step(1):
+        dut.sync()
     tid = tc.rng.randrange(1, 16)
-    with step(tc, 2):
+    with dut.step(2):
         sent1 = protect(session)
         _, r = one_answer(tc, session, sent1, tid, send(session, [session.request_frame(sent1.pdu, tid=tid)]),
                           "the first request", "REQ-LNK-012")
         tc.require(r is not None and r.ok, f"the first request was answered {r.describe() if r else 'with 0x0B'}")
-    with step(tc, 3):
+    with dut.step(3):
         sent2 = protect(session)
         heard = send(session, [session.request_frame(sent2.pdu, tid=tid)])
         got = answers_to(session, sent2, tid, heard)
@@ -165,37 +158,40 @@ def test_receive_timer(tc, session, plan):
     records (low §2.4) [READ]; REQ-LNK-017: TS 104 001 Clause 9 on EN 14908-1:2014 (clause unknown); lon-stack-dx
     lcs_tsa.c receive timer, 8192 ms for Neuron ID addressing (low §2.2, §2.4) [READ]; REQ-SEC-014: TS 104 001 Annex
     F (clause unknown); MEP-DG p.11 vs p.21, self-contradictory (app §4.4, §7 TP-SEQ-07) [INFERRED]."""
-    with step(tc, 1):
-        sync(tc, session)
-        n0 = delivered_count(tc, session, plan)
+    dut = Dut(tc, session, plan)
+    with dut.step(1):
+        dut.sync()
+        n0 = dut.delivered_count()
     sent = protect(session)
     tid = tc.rng.randrange(1, 16)
     frame = session.request_frame(sent.pdu, tid=tid)
-    with step(tc, 2):
+    with dut.step(2):
         first, r = one_answer(tc, session, sent, tid, send(session, [frame], try_time(session)), "the request",
                               "REQ-LNK-012")
         tc.require(r is not None and r.ok, f"the request was answered {r.describe() if r else 'with 0x0B'}")
         tc.require(answers_to(session, sent, tid, send(session, [frame], try_time(session))),
                    "the immediate copy was not answered")
-        n1 = delivered_count(tc, session, plan)
+        n1 = dut.delivered_count()
         tc.check(n1 - n0 == 2, f"ET23.0 grew by {n1 - n0} over a request, its immediate copy and one read; 2 "
-                               f"expected (REQ-LNK-014: a duplicate is not delivered again; {ASM_DUP})")
-    with step(tc, 3):
+                               f"expected (REQ-LNK-014: a duplicate is not delivered again; {ASM_DUP})",
+                 req="REQ-LNK-014")
+    with dut.step(3):
         timer = plan.pixit.receive_timer_ms / 1000.0
         session.wait(timer + 1.0, "the DUT's receive timer (PIXIT receive_timer_ms) expires")
         got = answers_to(session, sent, tid, send(session, [frame]))
         tc.check(got, f"the frame repeated after the receive timer was not answered (REQ-LNK-017: it is a new "
-                      f"message; {ASM_DUP})")
+                      f"message; {ASM_DUP})", req="REQ-LNK-017")
         if got:
             again, r2 = got[0]
             replay = again.lpdu.apdu == first.lpdu.apdu
             tc.check(replay or (r2 is not None and r2.code == ResponseCode.INVALID_SEQUENCE),
                      f"the request repeated after the receive timer was answered "
                      f"{r2.describe() if r2 else 'with 0x0B'}: neither 0x0C (its number {sent.seq} is used) nor "
-                     "the same response (REQ-SEC-014: never executed twice; rests on ASM-SEC-09)")
-        n2 = delivered_count(tc, session, plan)
+                     "the same response (REQ-SEC-014: never executed twice; rests on ASM-SEC-09)", req="REQ-SEC-014")
+        n2 = dut.delivered_count()
         tc.check(n2 - n1 == 2, f"ET23.0 grew by {n2 - n1} over the repeat after the receive timer and one read; 2 "
-                               f"expected (REQ-LNK-017: delivered again as a new message; {ASM_DUP})")
+                               f"expected (REQ-LNK-017: delivered again as a new message; {ASM_DUP})",
+                 req="REQ-LNK-017")
 
 
 @testcase(
@@ -215,10 +211,11 @@ def test_receive_timer(tc, session, plan):
 def test_ackd_acknowledged(tc, session, plan):
     """Sources: REQ-LNK-013: TS 104 001 Clause 9 on EN 14908-1:2014 (clause unknown); lon-stack-dx lcs_tsa.c ACKD
     service, receive records (low §2.1, §2.4) [READ]."""
-    with step(tc, 1):
-        sync(tc, session)
-        n0 = delivered_count(tc, session, plan)
-    with step(tc, 2):
+    dut = Dut(tc, session, plan)
+    with dut.step(1):
+        dut.sync()
+        n0 = dut.delivered_count()
+    with dut.step(2):
         sent = protect(session)
         tid = tc.rng.randrange(1, 16)
         request = session.request_frame(sent.pdu, tid=tid)
@@ -230,8 +227,8 @@ def test_ackd_acknowledged(tc, session, plan):
                      f"copy {copy} of an ACKD message with transaction id {tid} was answered by "
                      f"{', '.join(h.describe() for h in heard) or 'nothing'} (REQ-LNK-013: one ACK with that id)")
             tc.check(not any(h.is_response for h in heard), f"copy {copy} of an ACKD message got a RESPONSE")
-    with step(tc, 3):
-        n1 = delivered_count(tc, session, plan)
+    with dut.step(3):
+        n1 = dut.delivered_count()
         tc.check(n1 - n0 == 2, f"ET23.0 grew by {n1 - n0} over an ACKD message sent twice and one read; 2 expected "
                                f"(REQ-LNK-013: a repeat is not delivered twice; {ASM_DUP})")
 
@@ -251,10 +248,11 @@ def test_ackd_acknowledged(tc, session, plan):
 def test_unackd_rpt_once(tc, session, plan):
     """Sources: REQ-LNK-018: TS 104 001 Clause 9 on EN 14908-1:2014 (clause unknown); lon-stack-dx lcs_tsa.c repeated
     service and duplicate detection (low §2.1, §2.4) [READ]."""
-    with step(tc, 1):
-        sync(tc, session)
-        n0 = delivered_count(tc, session, plan)
-    with step(tc, 2):
+    dut = Dut(tc, session, plan)
+    with dut.step(1):
+        dut.sync()
+        n0 = dut.delivered_count()
+    with dut.step(2):
         sent = protect(session)
         tid = tc.rng.randrange(1, 16)
         base = lon.decode(session.request_frame(sent.pdu, tid=tid))
@@ -263,8 +261,8 @@ def test_unackd_rpt_once(tc, session, plan):
         heard = send(session, [frame, frame, frame])
         tc.check(not any(h.is_response or h.is_ack for h in heard),
                  f"an unacknowledged-repeated message was answered: {'; '.join(h.describe() for h in heard)}")
-    with step(tc, 3):
-        n1 = delivered_count(tc, session, plan)
+    with dut.step(3):
+        n1 = dut.delivered_count()
         tc.check(n1 - n0 == 2, f"ET23.0 grew by {n1 - n0} over three copies of one message and one read; 2 "
                                f"expected (REQ-LNK-018; {ASM_DUP})")
 
@@ -287,8 +285,9 @@ def test_unackd_rpt_once(tc, session, plan):
 def test_answers_in_time(tc, session, plan):
     """Sources: REQ-LNK-024: TS 104 001 Clause 9 on EN 14908-1:2014 (clause unknown); lon-stack-dx lcs_tsa.c, the
     transaction fails after the last retry (low §2.1-2.2) [READ]; the bound as a device duty [INFERRED]."""
+    dut = Dut(tc, session, plan)
     limit = plan.pixit.response_timeout_s
-    with step(tc, 1):
+    with dut.step(1):
         for tid in tc.rng.sample(range(1, 16), 3):
             sent = protect(session)
             heard = send(session, [session.request_frame(sent.pdu, tid=tid)], limit)

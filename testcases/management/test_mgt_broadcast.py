@@ -10,24 +10,21 @@ from __future__ import annotations
 
 from osgp.app import et
 from osgp.tables import Record, schema
+from osgpct.dut import Dut, same_content
 from osgpct.testcase import testcase
-from osgpct.usecases.library import Dut
-from osgpct.usecases.scenarios import (
+from osgpct.usecases.admin import (
     broadcast_read,
     broadcast_write,
     change_key,
     full_key,
     key_accepted,
     key_works,
-    mfg_latch_kept,
     new_key,
-    new_utility_serial,
     plan_broadcast_key,
     put_key_back,
     require_ep80,
-    restore_table,
-    same_content,
 )
+from osgpct.usecases.control import new_utility_serial
 
 
 @testcase(
@@ -48,10 +45,10 @@ def test_broadcast_command(tc, session, plan):
     """Source: TS 104 001 Clause 9 (clause unknown); ECH-UM p.59 (app §5, §7 TP-BC-01) [READ]; ASM-MGT-01."""
     dut = Dut(tc, session, plan)
     dut.require_table(et(3), "utility information")
-    tc.require(dut.lists_write(et(3)), "BT00 does not list ET03 as writable")
+    tc.require(dut.writable(et(3)), "BT00 does not list ET03 as writable")
     key = plan_broadcast_key(dut)
     with tc.step(1):
-        before = dut.read(et(3))
+        before = dut.read_decoded(et(3))
         changed = Record(before, utility_serial_number=new_utility_serial(before.utility_serial_number, "BCAST"))
     try:
         with tc.step(2):
@@ -59,13 +56,13 @@ def test_broadcast_command(tc, session, plan):
             tc.observe("no answer to the broadcast" if r is None else f"the broadcast was answered {r.describe()}")
             tc.check(r is None or r.ok, f"the broadcast write was answered {r and r.describe()}")
         with tc.step(3):
-            now = dut.read(et(3))
+            now = dut.read_decoded(et(3))
             tc.check(same_content(now, changed), f"after the broadcast write ET03 holds utility serial "
                      f"{now.utility_serial_number.rstrip(chr(0))!r}, not "
                      f"{changed.utility_serial_number.rstrip(chr(0))!r}: the broadcast was not carried out")
     finally:
         with tc.step(4):
-            restore_table(dut, et(3), before)
+            dut.restore(et(3), before)
 
 
 @testcase(
@@ -98,7 +95,7 @@ def test_keys_separate(tc, session, plan):
         r = broadcast_read(dut, bkey)
         tc.require(r is not None and r.ok, f"a broadcast read under the broadcast key was answered "
                    f"{r.describe() if r else 'with nothing'}: the broadcast key cannot be observed this way")
-    with mfg_latch_kept(dut, "invalid_password"):
+    with dut.mfg_latch_kept("invalid_password"):
         try:
             with tc.step(2):
                 kc = change_key(dut, "full", n)

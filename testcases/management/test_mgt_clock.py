@@ -1,7 +1,7 @@
 """Time management: BT52 runs in real time, follows a set-time, BT55 is BT52 plus the BT53 offset, a BT53 change
 moves BT55 only, and a set-time is logged in BT74 (TS 104 001 Clauses 7-8).
 
-Clock moves are measured against the tester clock (usecases.library.moved_by, tolerance CLOCK_TOLERANCE_S).
+Clock moves are measured against the tester clock (osgpct.dut.moved_by, tolerance CLOCK_TOLERANCE_S).
 Cases that set the clock or BT53 put them back, also when they stop early.
 """
 
@@ -9,8 +9,7 @@ from __future__ import annotations
 
 from osgp.app import bt
 from osgp.tables import Record
-from osgpct.testcase import testcase
-from osgpct.usecases.library import (
+from osgpct.dut import (
     BP10_SET_DATE_TIME,
     CLOCK_TOLERANCE_S,
     EV_TIME_CHANGED_NEW,
@@ -23,7 +22,7 @@ from osgpct.usecases.library import (
     stamp,
     utc_of,
 )
-from osgpct.usecases.scenarios import restore_table, write_table
+from osgpct.testcase import testcase
 
 RUN_S = 30  # seconds between two BT52 reads
 
@@ -90,14 +89,14 @@ def test_set_time(tc, session, plan):
 def _local_minus_utc(tc, dut: Dut) -> tuple[float, float, int, bool]:
     """(bounds of BT55 - BT52 in seconds, ..., BT53 offset in minutes, DST in effect)."""
     a = dut.clock()
-    bt55 = dut.read(bt(55))
+    bt55 = dut.read_decoded(bt(55))
     b = dut.clock()
     try:
         local = utc_of(bt55.clock_calendar)
     except ValueError as e:
         tc.inconc(f"BT55 holds no valid date and time ({bt55.clock_calendar}): {e}")
     # local was sampled between a and b: its distance to UTC lies in [local - b.utc - 1, local - a.utc + 1]
-    return local - b.utc - 1, local - a.utc + 1, dut.read(bt(53)).time_zone_offset, bool(bt55.dst_flag)
+    return local - b.utc - 1, local - a.utc + 1, dut.read_decoded(bt(53)).time_zone_offset, bool(bt55.dst_flag)
 
 
 @testcase(
@@ -117,7 +116,7 @@ def test_local_time(tc, session, plan):
     dut.require_table(bt(55), "clock state")
     with tc.step(1):
         lo, hi, offset, dst = _local_minus_utc(tc, dut)
-        amount = dut.read(bt(53)).dst_time_amt if dst else 0
+        amount = dut.read_decoded(bt(53)).dst_time_amt if dst else 0
     with tc.step(2):
         want = (offset + amount) * 60
         tc.check(lo - 60 <= want <= hi + 60, f"BT55 - BT52 is {lo:+.0f}..{hi:+.0f} s but BT53 says {offset:+d} min"
@@ -142,15 +141,15 @@ def test_time_zone_change(tc, session, plan):
     §8.7) [READ]."""
     dut = Dut(tc, session, plan)
     dut.require_table(bt(55), "clock state")
-    tc.require(dut.lists_write(bt(53)), "BT00 does not list BT53 as writable")
+    tc.require(dut.writable(bt(53)), "BT00 does not list BT53 as writable")
     with tc.step(1):
-        bt53 = dut.read(bt(53))
+        bt53 = dut.read_decoded(bt(53))
         c0 = dut.clock()
         lo0, hi0, _, dst0 = _local_minus_utc(tc, dut)
     try:
         with tc.step(2):
             step = 60 if bt53.time_zone_offset + 60 <= 840 else -60
-            r = write_table(dut, bt(53), Record(bt53, time_zone_offset=bt53.time_zone_offset + step))
+            r = dut.write_table(bt(53), Record(bt53, time_zone_offset=bt53.time_zone_offset + step))
             tc.require(r.ok, f"BT53 write answered {r.describe()}")
         with tc.step(3):
             lo1, hi1, offset, dst1 = _local_minus_utc(tc, dut)
@@ -163,7 +162,7 @@ def test_time_zone_change(tc, session, plan):
             tc.check(ok, f"the BT53 change moved BT52 by {how}: BT52 holds UTC and must not follow the offset")
     finally:
         with tc.step(4):
-            restore_table(dut, bt(53), bt53)
+            dut.restore(bt(53), bt53)
 
 
 @testcase(

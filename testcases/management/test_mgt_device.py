@@ -8,8 +8,8 @@ inconclusive.
 from __future__ import annotations
 
 from osgp.app import bt, et
+from osgpct.dut import Dut
 from osgpct.testcase import testcase
-from osgpct.usecases.library import Dut
 
 
 @testcase(

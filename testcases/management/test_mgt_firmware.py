@@ -10,18 +10,17 @@ from __future__ import annotations
 
 from osgp.app import bt, et
 from osgp.lon import crc16
+from osgpct.dut import EP81_FIRMWARE_ACTIVATE, FW_STATUS, MFG_ITEM, OK, Dut
 from osgpct.testcase import testcase
-from osgpct.usecases.library import EP81_FIRMWARE_ACTIVATE, FW_STATUS, MFG_ITEM, OK, Dut
-from osgpct.usecases.scenarios import (
+from osgpct.usecases.admin import (
     firmware_kept,
     firmware_status,
-    firmware_word,
     make_image,
     next_version,
-    read_identity,
     require_et100,
     transfer_image,
 )
+from osgpct.usecases.metering import firmware_word, read_identity
 
 ASM = "rests on ASM-MGT-02/ASM-DEV-04 (image in ET101, header in ET100, EP81 activates; pixit.firmware_upgrade)"
 
@@ -62,23 +61,21 @@ def test_firmware_identity_stable(tc, session, plan):
 )
 def test_image_crc_read_only(tc, session, plan):
     """Source: TS 104 001 scope, firmware update (clause unknown); OPG p.18, MEP-DG p.53 (tbl §8.11) [READ]."""
-    from osgpct.usecases.scenarios import restore_table, write_table
-
     dut = Dut(tc, session, plan)
     dut.require_table(et(3), "utility information")
     with tc.step(1):
-        before = dut.read(et(3))
+        before = dut.read_decoded(et(3))
     try:
         with tc.step(2):
-            r = write_table(dut, et(3), {**before, "image_crc": before.image_crc ^ 0xFFFF})
+            r = dut.write_table(et(3), {**before, "image_crc": before.image_crc ^ 0xFFFF})
             tc.observe(f"ET03 write with another image CRC answered {r.describe()}")
         with tc.step(3):
-            after = dut.read(et(3)).image_crc
+            after = dut.read_decoded(et(3)).image_crc
             tc.check(after == before.image_crc, f"ET03.137 went from {before.image_crc:#06x} to {after:#06x} after "
                      "a write: it is not read-only")
     finally:
         with tc.step(4):
-            restore_table(dut, et(3), before)
+            dut.restore(et(3), before)
 
 
 @testcase(

@@ -14,17 +14,9 @@ import contextlib
 from collections.abc import Iterator
 
 from osgp.app import ResponseCode
+from osgpct.dut import NO_AUTH, OK, Dut
 from osgpct.testcase import testcase
-from osgpct.usecases.library import NO_AUTH, OK, Dut
-from osgpct.usecases.scenarios import (
-    change_key,
-    full_key,
-    key_works,
-    mfg_latch_kept,
-    new_key,
-    put_key_back,
-    require_ep80,
-)
+from osgpct.usecases.admin import change_key, full_key, key_works, new_key, put_key_back, require_ep80
 
 ASM = "rests on ASM-MGT-03/ASM-DEV-03 (key change by EP80, pixit.key_change = ep80)"
 LATCH = "invalid_password"  # set by the 0x0B answers these cases provoke; cleared again (BP08) if it was clear
@@ -68,7 +60,7 @@ def test_key_change(tc, session, plan):
     with tc.step(1):
         r = key_works(dut, None)
         tc.require(r.ok, f"BT01 read with the plan's full key answered {r.describe()}")
-    with mfg_latch_kept(dut, LATCH), _key_kept(tc, dut, old, new, 5):
+    with dut.mfg_latch_kept(LATCH), _key_kept(tc, dut, old, new, 5):
         with tc.step(2):
             kc = change_key(dut, "full", new)
             tc.require(kc.result is not None, f"key change: {kc.describe()} ({ASM})")
@@ -102,7 +94,7 @@ def test_key_change_bad_digest(tc, session, plan):
     old = full_key(dut)
     proposed = new_key(dut, old)
     wrong = new_key(dut, old)
-    with mfg_latch_kept(dut, LATCH), _key_kept(tc, dut, old, proposed, 4):
+    with dut.mfg_latch_kept(LATCH), _key_kept(tc, dut, old, proposed, 4):
         with tc.step(1):
             kc = change_key(dut, "full", proposed, under=wrong)
             tc.check(kc.write.code == ResponseCode.AUTH_FAILURE, f"a key change digested with a key the DUT does not "
@@ -135,7 +127,7 @@ def test_key_change_in_clear(tc, session, plan):
     require_ep80(dut)
     old = full_key(dut)
     proposed = new_key(dut, old)
-    with mfg_latch_kept(dut, LATCH), _key_kept(tc, dut, old, proposed, 4):
+    with dut.mfg_latch_kept(LATCH), _key_kept(tc, dut, old, proposed, 4):
         with tc.step(1):
             kc = change_key(dut, "full", proposed, encrypt=False)
             tc.require(kc.write.ok and kc.result is not None, f"key change in clear: {kc.describe()}")

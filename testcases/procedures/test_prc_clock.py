@@ -2,14 +2,13 @@
 (parameter ASM-PRC-05), TS 104 001 Clause 5, Annexes C-D.
 
 Every case puts the DUT clock back where it would be had the case not run (BP10, to the second), also when it
-stops early. Clock moves are measured against the tester clock (usecases.library.moved_by).
+stops early. Clock moves are measured against the tester clock (osgpct.dut.moved_by).
 """
 
 from __future__ import annotations
 
 from osgp.tables import LTimeDate
-from osgpct.testcase import testcase
-from osgpct.usecases.library import (
+from osgpct.dut import (
     BAD_PARAM,
     BP10_SET_DATE_TIME,
     CLOCK_TOLERANCE_S,
@@ -22,7 +21,8 @@ from osgpct.usecases.library import (
     set_to,
     stamp,
 )
-from osgpct.usecases.scenarios import slew_status, start_adjustment, wait_adjustment
+from osgpct.testcase import testcase
+from osgpct.usecases.control import slew_status, start_adjustment, wait_adjustment
 
 DAY = 86400
 

@@ -8,8 +8,7 @@ entries the DUT logs while the test runs: BT74 LAST_ENTRY_SEQ_NBR tells how many
 from __future__ import annotations
 
 from osgp.app import ResponseCode, bt
-from osgpct.testcase import testcase
-from osgpct.usecases.library import (
+from osgpct.dut import (
     BAD_PARAM,
     BP03_CLEAR_DATA,
     BP04_RESET_LIST_POINTERS,
@@ -20,7 +19,8 @@ from osgpct.usecases.library import (
     Dut,
     new_entries,
 )
-from osgpct.usecases.scenarios import demand_resets, ensure_log_unread, lp_status, start_demand_reset
+from osgpct.testcase import testcase
+from osgpct.usecases.metering import demand_resets, ensure_log_unread, lp_status, start_demand_reset
 
 _STD_FLAGS = ("unprogrammed", "configuration_error", "system_reset", "ram_failure", "rom_failure", "nvm_failure",
               "clock_error", "measurement_error", "low_battery", "low_loss_potential", "demand_overload",
@@ -60,18 +60,18 @@ def test_bp03_clear_data(tc, session, plan):
     dut = Dut(tc, session, plan)
     dut.require_procedure(BP03_CLEAR_DATA)
     with tc.step(1):
-        before = dut.read(bt(23)).tot_data_block.summations
+        before = dut.read_decoded(bt(23)).tot_data_block.summations
         waited = 0
         while before[0] < 10 and waited < 600:
             dut.wait(30, "forward energy to accumulate in BT23")
             waited += 30
-            before = dut.read(bt(23)).tot_data_block.summations
+            before = dut.read_decoded(bt(23)).tot_data_block.summations
         tc.require(before[0] >= 10, f"BT23 forward energy is {before[0]} after {waited} s: nothing to clear")
     with tc.step(2):
         res = dut.run(BP03_CLEAR_DATA, what="BP03")
         tc.check(res.result == OK, f"BP03 posted result {res.result} ({res.meaning}), not 0", stop=True)
     with tc.step(3):
-        after = dut.read(bt(23)).tot_data_block.summations
+        after = dut.read_decoded(bt(23)).tot_data_block.summations
         grown = [i for i, (a, b) in enumerate(zip(before, after, strict=False)) if a and b >= a]
         tc.check(not grown, f"BT23 total summations {grown} were not cleared by BP03: before {before}, after {after}")
 
@@ -110,7 +110,7 @@ def test_bp04_reset_list_pointers(tc, session, plan):
                  f"but only {new} were logged since the reset: older entries are still unread")
         tc.check(not after.overflow_flag, "after BP04 the BT74 overflow flag is still set")
     with tc.step(4):
-        if not (plan.pics.get("PICS_LOAD_PROFILE") and dut.lists_table(bt(63))):
+        if not (plan.pics.get("PICS_LOAD_PROFILE") and dut.listed(bt(63))):
             tc.observe("no load profile declared: not probed")
             return
         st = lp_status(dut)
@@ -212,12 +212,12 @@ def test_bp07_clear_std_status(tc, session, plan):
     dut = Dut(tc, session, plan)
     dut.require_procedure(BP07_CLEAR_STD_STATUS)
     with tc.step(1):
-        before = {f for f in _STD_FLAGS if dut.read(bt(3))[f]}
+        before = {f for f in _STD_FLAGS if dut.read_decoded(bt(3))[f]}
     with tc.step(2):
         res = dut.run(BP07_CLEAR_STD_STATUS, what="BP07")
         tc.check(res.result == OK, f"BP07 posted {res.result} ({res.meaning}), not 0")
     with tc.step(3):
-        after = {f for f in _STD_FLAGS if dut.read(bt(3))[f]}
+        after = {f for f in _STD_FLAGS if dut.read_decoded(bt(3))[f]}
         tc.check(after <= before, f"BP07 set standard status flags {sorted(after - before)}")
         if after:
             tc.observe(f"standard flags still set after BP07 (their condition may persist): {sorted(after)}")
@@ -270,7 +270,7 @@ def test_parameters_too_long(tc, session, plan):
     dut = Dut(tc, session, plan)
     dut.require_procedure(BP04_RESET_LIST_POINTERS)
     with tc.step(1):
-        limit = dut.bt00.max_proc_parm_length
+        limit = dut.bt00().max_proc_parm_length
         tc.require(limit + 1 + 3 + 40 <= dut.pixit.max_apdu, f"a BT07 write with {limit + 1} parameter bytes does "
                    f"not fit in the {dut.pixit.max_apdu}-byte APDU the tester may send (pixit.max_apdu)")
         h = ensure_log_unread(dut, 1)

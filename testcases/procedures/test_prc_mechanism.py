@@ -9,8 +9,7 @@ from __future__ import annotations
 
 from osgp.app import ResponseCode, bt
 from osgp.tables import Ped, decode_procedure_response, procedure
-from osgpct.testcase import testcase
-from osgpct.usecases.library import (
+from osgpct.dut import (
     BAD_PARAM,
     BP04_RESET_LIST_POINTERS,
     BP05_UPDATE_LAST_READ,
@@ -29,7 +28,8 @@ from osgpct.usecases.library import (
     procedure_name,
     set_to,
 )
-from osgpct.usecases.scenarios import slew_status
+from osgpct.testcase import testcase
+from osgpct.usecases.control import slew_status
 
 #: A PED that no pending table of the campaign carries (relative, 9 weeks 6 days 23:59:58)
 UNUSED_PED = Ped.relative(weeks=9, days=6, hours=23, minutes=59, seconds=58)
@@ -71,23 +71,25 @@ def test_bt08_echo(tc, session, plan):
     p.51, C12.19 (termineter, Aclara) (tbl §2.1, §5.1-5.3, §11.3 PR-02) [READ]; BT00 offset 10 OPG p.48."""
     dut = Dut(tc, session, plan)
     with tc.step(1):
-        max_resp = dut.bt00.max_resp_data_len
+        max_resp = dut.bt00().max_resp_data_len
     known = harmless_known(dut)
     basic = next(((n, p, w) for n, p, w in known if n < EP), (unlisted(dut, False), b"", "an unlisted BP"))
     ext = next(((n, p, w) for n, p, w in known if n >= EP), (unlisted(dut, True), b"", "an unlisted EP"))
 
     def probe(number: int, params: bytes, what: str) -> None:
         c = dut.call(number, params)
-        tc.check(c.accepted, f"{what}: BT07 full write answered {c.write.describe()} (REQ-PRC-001)", stop=True)
+        tc.check(c.accepted, f"{what}: BT07 full write answered {c.write.describe()} (REQ-PRC-001)", stop=True,
+                 req="REQ-PRC-001")
         tc.require(c.result is not None, f"{what}: BT08 not readable or shorter than 4 bytes")
         r = c.result
         tc.check(r.number == number, f"{what}: BT08 shows procedure {r.number} ({procedure_name(r.number)}), "
-                 f"not {number} ({procedure_name(number)}) (REQ-PRC-002/003)")
-        tc.check(r.psn == c.psn, f"{what}: BT08 shows PSN {r.psn}, not the PSN {c.psn} written (REQ-PRC-003)")
+                 f"not {number} ({procedure_name(number)}) (REQ-PRC-002/003)", req="REQ-PRC-002")
+        tc.check(r.psn == c.psn, f"{what}: BT08 shows PSN {r.psn}, not the PSN {c.psn} written (REQ-PRC-003)",
+                 req="REQ-PRC-003")
         tc.check(0 <= r.result <= 6 or r.meaning is not None,
-                 f"{what}: result code {r.result} is none of the C12.19 codes 0-6 (REQ-PRC-005)")
+                 f"{what}: result code {r.result} is none of the C12.19 codes 0-6 (REQ-PRC-005)", req="REQ-PRC-005")
         tc.check(len(r.data) <= max_resp, f"{what}: {len(r.data)} bytes of response data exceed BT00 "
-                 f"MAX_RESP_DATA_LEN {max_resp} (REQ-PRC-015)")
+                 f"MAX_RESP_DATA_LEN {max_resp} (REQ-PRC-015)", req="REQ-PRC-015")
         tc.observe(c.describe())
 
     with tc.step(2, title=f"Start {basic[2]} ({procedure_name(basic[0])}) by a full write of BT07"):
@@ -167,7 +169,7 @@ def test_invalid_parameters(tc, session, plan):
     dut = Dut(tc, session, plan)
     codes = dut.pixit.bp05_list_codes
     bad_list = next(c for c in (0xEE, 0xED, 0xEC) if c not in (codes.history_log, codes.self_read, codes.load_profile))
-    log = plan.pics.get("PICS_EVENT_LOG") and dut.lists_table(bt(74))
+    log = plan.pics.get("PICS_EVENT_LOG") and dut.listed(bt(74))
     with tc.step(1):
         before = dut.log_header() if log else None
     for step, number, params in ((2, BP04_RESET_LIST_POINTERS, bytes([bad_list])),
@@ -192,7 +194,7 @@ def test_invalid_parameters(tc, session, plan):
         res = dut.run(EP16_CLOCK_DELTA, b"\x05\x00", what="EP16 with a 2-byte parameter")
         tc.check(res.result == BAD_PARAM, f"EP16 with 2 parameter bytes (an INT32 delta needs 4, ASM-PRC-05) posted "
                  f"result {res.result} ({res.meaning}), not 2")
-        if dut.lists_table(2048 + 54):
+        if dut.listed(2048 + 54):
             tc.check(slew_status(dut) != 1, "EP16 was refused but ET54.71 shows a clock adjustment in progress")
 
 
@@ -213,7 +215,7 @@ def test_conflicting_procedure(tc, session, plan):
     PR-04) [READ]; LIST codes ASM-PRC-02."""
     dut = Dut(tc, session, plan)
     with tc.step(1):
-        tc.require(not dut.lists_table(bt(26)), "BT00 lists BT26: the DUT keeps a self-read list, no conflict to probe")
+        tc.require(not dut.listed(bt(26)), "BT00 lists BT26: the DUT keeps a self-read list, no conflict to probe")
         dut.require_procedure(BP04_RESET_LIST_POINTERS)
     with tc.step(2):
         res = dut.run(BP04_RESET_LIST_POINTERS, bytes([dut.pixit.bp05_list_codes.self_read]),

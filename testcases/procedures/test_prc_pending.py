@@ -9,8 +9,7 @@ from __future__ import annotations
 
 from osgp.app import bt
 from osgp.tables import Ped
-from osgpct.testcase import testcase
-from osgpct.usecases.library import (
+from osgpct.dut import (
     BP12_ACTIVATE_ALL_PENDING,
     BP13_ACTIVATE_SPECIFIC_PENDING,
     BP14_CLEAR_ALL_PENDING,
@@ -18,8 +17,10 @@ from osgpct.usecases.library import (
     OK,
     PARTIAL,
     Dut,
+    same_content,
 )
-from osgpct.usecases.scenarios import (
+from osgpct.testcase import testcase
+from osgpct.usecases.control import (
     PED_A,
     PED_B,
     PED_UNUSED,
@@ -27,7 +28,6 @@ from osgpct.usecases.scenarios import (
     pend,
     pending_candidates,
     pending_records,
-    same_content,
     unpend,
 )
 
@@ -35,7 +35,7 @@ PICS = "PICS_PENDING"
 
 
 def _check_activated(tc, dut: Dut, change, activated: bool, why: str) -> None:
-    now = dut.read(change.table_id)
+    now = dut.read_decoded(change.table_id)
     pending_now = is_pending(dut, change.table_id)
     if activated:
         tc.check(same_content(now, change.changed), f"{why}: {change.name} does not hold the pending content")
@@ -145,7 +145,7 @@ def test_bp14_clear_all(tc, session, plan):
             res = dut.run(BP14_CLEAR_ALL_PENDING, what="BP14")
             tc.check(res.result == OK, f"BP14 posted {res.result} ({res.meaning}), not 0")
         with tc.step(4):
-            bt04 = dut.read(bt(4))
+            bt04 = dut.read_decoded(bt(4))
             left = [f"{r.table_number} ({r.ped})" for r in bt04.activations if r.still_pending]
             tc.check(not left, f"after BP14 BT04 still lists pending tables: {left}")
             tc.check(not bt04.std_pending and not bt04.mfg_pending, f"after BP14 the BT04 pending bitmaps are not "

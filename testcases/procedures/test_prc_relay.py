@@ -8,24 +8,14 @@ the BT03 'load disconnect changed state' latch as it found it.
 
 from __future__ import annotations
 
+from osgpct.dut import BAD_PARAM, BP08_CLEAR_MFG_STATUS, MFG_ITEM, OK, PARTIAL, RELAY_SPACING_S, TIMING, Dut
 from osgpct.testcase import testcase
-from osgpct.usecases.library import (
-    BAD_PARAM,
-    BP08_CLEAR_MFG_STATUS,
-    MFG_ITEM,
-    OK,
-    PARTIAL,
-    RELAY_SPACING_S,
-    TIMING,
-    Dut,
-)
-from osgpct.usecases.scenarios import (
+from osgpct.usecases.control import (
     RELAY_CLOSED,
     RELAY_CLOSING,
     RELAY_OPENED,
     RELAY_OPENING,
     RELAY_PARAMS,
-    mfg_latch_kept,
     operate_relay,
     relay_cycle,
     relay_kept_closed,
@@ -75,7 +65,7 @@ def test_disconnect_reconnect(tc, session, plan):
     §9.6, §11.5 AL-02) [READ]; command not found, see ASM-PRC-06."""
     dut = Dut(tc, session, plan)
     dut.require_table(2048 + 23, "ET23.94 disconnect status")
-    with mfg_latch_kept(dut, LATCH), relay_kept_closed(dut):
+    with dut.mfg_latch_kept(LATCH), relay_kept_closed(dut):
         with tc.step(1):
             relay_spacing(dut)
         with tc.step(2):
@@ -122,7 +112,7 @@ def test_operations_spacing(tc, session, plan):
     result 4 per MEP-DG p.51, C12.19 (tbl §5.3, §11.3 PR-04) [READ]; command ASM-PRC-06."""
     dut = Dut(tc, session, plan)
     dut.require_table(2048 + 23, "ET23.94 disconnect status")
-    with mfg_latch_kept(dut, LATCH), relay_kept_closed(dut):
+    with dut.mfg_latch_kept(LATCH), relay_kept_closed(dut):
         with tc.step(1):
             relay_spacing(dut)
         with tc.step(2):
@@ -176,7 +166,7 @@ def test_relay_bad_command(tc, session, plan):
     §11.3 PR-04) [READ]; command layout ASM-PRC-06."""
     dut = Dut(tc, session, plan)
     dut.require_table(2048 + 23, "ET23.94 disconnect status")
-    with mfg_latch_kept(dut, LATCH), relay_kept_closed(dut):
+    with dut.mfg_latch_kept(LATCH), relay_kept_closed(dut):
         with tc.step(1):
             relay_spacing(dut)
         with tc.step(2):

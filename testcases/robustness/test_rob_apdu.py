@@ -11,8 +11,8 @@ from __future__ import annotations
 
 from osgp.app import FullRead, FullWrite, PartialRead, PartialWrite, RawRequest, ResponseCode, bt, encode_request
 from osgp.errors import DeviceTimeout
+from osgpct.dut import DEFINED_CODES, ERROR_CODES, SCRATCH, Dut, hexs
 from osgpct.testcase import testcase
-from osgpct.testcases.services.appkit import DEFINED_CODES, ERROR_CODES, SCRATCH, Dut, hexs
 
 
 def malformed(dut: Dut, target: int) -> list[tuple[str, bytes, str]]:
@@ -61,32 +61,39 @@ def test_malformed_requests(tc, session, plan):
         before = dut.read(target)
         tc.require(before.ok, f"read of the target table answered {before.describe()}")
     with tc.step(2):
+        from osgp.app import field_safe
+
         for what, msg, req in malformed(dut, target):
+            if not (plan.pixit.unsafe_codes or field_safe(msg, session.config.apdu_prefix)):
+                tc.observe(f"{what} not sent: without an APDU envelope its APDU would start with the sequence "
+                           "number, a byte the tester does not choose (ASM-APP-01; pixit.unsafe_codes: true sends it)")
+                continue
             r = dut.ask(what, session.send_message, msg, request=RawRequest(msg))
             tc.check(r.code in ERROR_CODES, f"{what} ({hexs(msg) or 'no bytes'}) answered {r.describe()}; a refusal "
-                     f"0x01..0x0B expected ({req}, inferred; REQ-APP-021)")
+                     f"0x01..0x0B expected ({req}, inferred; REQ-APP-021)", req="REQ-APP-021")
             tc.check(not r.data or r.code == ResponseCode.INVALID_SEQUENCE, f"the answer to {what} carries data "
-                     f"{hexs(r.data)} (REQ-APP-015)")
+                     f"{hexs(r.data)} (REQ-APP-015)", req="REQ-APP-015")
             after = dut.read(bt(0))
             tc.check(after.ok, f"after {what}, a read of BT00 answered {after.describe()} ({req})", stop=True)
     with tc.step(3):
         for off in (0, 0xFFFFFF):
             r = dut.read_partial(bt(1), off, 0xFFFF)
             tc.check(r.code in DEFINED_CODES, f"partial read BT01[{off}:+65535] answered {r.describe()} "
-                     "(REQ-APP-021)")
+                     "(REQ-APP-021)", req="REQ-APP-021")
             if r.ok:
                 tc.check(len(r.data) == 0xFFFF, f"partial read BT01[{off}:+65535] answered 0x00 with {len(r.data)} "
-                         "bytes (REQ-APP-021)")
+                         "bytes (REQ-APP-021)", req="REQ-APP-021")
             tc.observe(f"partial read BT01[{off}:+65535] answered {r.describe()}")
     with tc.step(4):
         for tid in (0x2001, 0x4001, 0x8001):
             r = dut.read(tid)
             tc.check(r.code in ERROR_CODES, f"read of table id 0x{tid:04X} (reserved bits over BT01) answered "
-                     f"{r.describe()}; no table has that id, an error code (0x05) is expected (REQ-APP-018, inferred)")
+                     f"{r.describe()}; no table has that id, an error code (0x05) is expected (REQ-APP-018, inferred)",
+                     req="REQ-APP-018")
     with tc.step(5):
         back = dut.read(target)
         tc.check(back.ok and back.data == before.data, "the target table changed after the malformed requests "
-                 "(REQ-APP-020)")
+                 "(REQ-APP-020)", req="REQ-APP-020")
         if back.ok and back.data != before.data and dut.writable(target):
             dut.restore(target, before.data)
 

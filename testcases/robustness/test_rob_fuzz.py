@@ -26,9 +26,8 @@ from osgp.app import (
 )
 from osgp.errors import DecodeError, DeviceTimeout
 from osgp.session import ResponseNotAuthentic
-from osgpct.testcase import testcase
-from osgpct.testcases.services.appkit import DEFINED_CODES, ERROR_CODES, Dut, hexs
-from osgpct.verdicts import Verdict
+from osgpct.dut import DEFINED_CODES, ERROR_CODES, Dut, hexs
+from osgpct.testcase import Verdict, testcase
 
 N_REQUESTS = 300
 _C1218 = range(0x20, 0x80)  # codes ANSI C12.18 gives a meaning to (0x02 is allowed for them, REQ-APP-017)
@@ -53,6 +52,8 @@ class Fuzzer:
                     self.images[t] = r.data
         self.read_only = sorted(self.images)
         self.limit = dut.request_budget
+        # Field safety (ASM-APP-01): unless pixit.unsafe_codes, no APDU may start outside 0x00-0x4F.
+        self.unsafe, self.prefix = dut.plan.pixit.unsafe_codes, dut.session.config.apdu_prefix
 
     def base(self) -> bytes:
         r, tid = self.rng, self.rng.choice(self.tables)
@@ -107,10 +108,15 @@ class Fuzzer:
                 req.data[:req.count] == image[off:off + req.count] and off + req.count <= len(image)
         return True
 
+    def field_safe(self, msg: bytes) -> bool:
+        from osgp.app import field_safe
+
+        return field_safe(msg, self.prefix)
+
     def next(self) -> bytes:
         for _ in range(50):
             msg = self.mutate(self.base())
-            if self.harmless(msg):
+            if self.harmless(msg) and (self.unsafe or self.field_safe(msg)):
                 return msg
         return encode_request(FullRead(bt(0)))
 
@@ -178,7 +184,7 @@ def test_fuzz(tc, session, plan, pytestconfig):
                 if getattr(e, "field", "") == "sequence number":
                     tc.inconc(f"{where}: 0x0C without a well-formed sequence number ({e}); judged by "
                               "TC_APP_CODE_BI_03")
-                tc.check(False, f"{where}: malformed response {e} (REQ-APP-015, REQ-APP-003)")
+                tc.check(False, f"{where}: malformed response {e} (REQ-APP-015, REQ-APP-003)", req="REQ-APP-015")
                 findings += 1
                 continue
             except ResponseNotAuthentic as e:
@@ -191,11 +197,12 @@ def test_fuzz(tc, session, plan, pytestconfig):
                           f"({r.describe()}); the SEC test cases judge sequence numbers")
             ok = r.code in DEFINED_CODES
             ok &= tc.check(r.code in DEFINED_CODES, f"{where}: response code 0x{r.code:02X} is not defined "
-                           "(REQ-APP-021)")
+                           "(REQ-APP-021)", req="REQ-APP-021")
             if allowed is not None:
                 ok &= tc.check(r.code in allowed, f"{where}: answered {r.describe()}, expected one of "
                                f"{sorted(hex(c) for c in allowed)} ({req})")
-                ok &= tc.check(not r.data, f"{where}: the refusal carries data {hexs(r.data)} (REQ-APP-015)")
+                ok &= tc.check(not r.data, f"{where}: the refusal carries data {hexs(r.data)} (REQ-APP-015)",
+                               req="REQ-APP-015")
             findings += not ok
             if findings >= 10:
                 tc.fail(f"{findings} findings: fuzzing stopped at #{i}")

@@ -5,22 +5,8 @@ ET04 p.56-67, ET54 p.137).
 from __future__ import annotations
 
 from osgp.app import ResponseCode, et
+from osgpct.dut import PROBE, STATE_TABLE, Dut, altered, clear_auth_failure, verdict_of
 from osgpct.testcase import testcase
-from osgpct.testcases.security.sec_support import (
-    PROBE,
-    STATE_TABLE,
-    altered,
-    attempt,
-    check_unchanged,
-    clear_auth_failure,
-    dimensions,
-    key_for,
-    read_decoded,
-    read_state,
-    step,
-    sync,
-    verdict_of,
-)
 
 USAGE = ("unicast_key_usage_count",)  # ET54.82, present from firmware 3.13 / 3.80 on
 MODE_VALUE = {"aes128": 2, "rc4": 0, "digest": 0}  # ET04.127: 0 RC4 (digest family), 2 OSGP-AES-128-PSK
@@ -44,22 +30,23 @@ def test_read_key_cannot_write(tc, session, plan):
     """Sources: REQ-SEC-028: TS 104 001 Annex F (clause unknown); MEP-DG p.13 and App. C (MAK/MBK rights) (app §4.1,
     tbl §3.2) [READ]; PLC key levels and code 0x03 [INFERRED]; REQ-SEC-029: TS 104 001 Annex F (clause unknown);
     MEP-DG p.11 (0x0B/0x0C), ET54 p.137 counters (app §4.4, §7) [READ]; generalisation to all codes [INFERRED]."""
-    read_key = key_for(plan, "read")
+    dut = Dut(tc, session, plan)
+    read_key = dut.key_for("read")
     tc.require(read_key is not None, "the plan names no key with access 'read': the DUT's read-only level cannot "
                                      "be exercised (PICS_SEC_MULTIKEY is not declarable yet)")
-    with step(tc, 1):
-        sync(tc, session)
-        before = read_state(tc, session)
-    with step(tc, 2):
-        r, ex = attempt(session, lambda: session.request(PROBE, key=read_key, resync=False))
+    with dut.step(1):
+        dut.sync()
+        before = dut.read_state()
+    with dut.step(2):
+        r, ex = dut.attempt(lambda: session.request(PROBE, key=read_key, resync=False))
         tc.require(r is not None and r.ok, f"precondition: a read with the read key answered {verdict_of(r, ex)}")
-    with step(tc, 3):
-        r, ex = attempt(session, lambda: session.write(STATE_TABLE, altered(before), key=read_key, resync=False))
+    with dut.step(3):
+        r, ex = dut.attempt(lambda: session.write(STATE_TABLE, altered(before), key=read_key, resync=False))
         tc.check(r is not None and r.code == ResponseCode.ISC,
                  f"an ET03 write authenticated by the read key was answered {verdict_of(r, ex)}, not 0x03 "
-                 "(REQ-SEC-028; key levels rest on ASM-SEC-08, the code 0x03 is inferred)")
-    with step(tc, 4):
-        check_unchanged(tc, session, before, "a write authenticated by the read key changed the table "
+                 "(REQ-SEC-028; key levels rest on ASM-SEC-08, the code 0x03 is inferred)", req="REQ-SEC-028")
+    with dut.step(4):
+        dut.check_unchanged(before, "a write authenticated by the read key changed the table "
                                              "(REQ-SEC-028, REQ-SEC-029)")
 
 
@@ -78,21 +65,22 @@ def test_read_key_cannot_write(tc, session, plan):
 )
 def test_key_usage_counted(tc, session, plan):
     """Sources: REQ-SEC-030: TS 104 001 Annex F (clause unknown); MEP-DG ET54 p.137 (tbl §3.3, §8.13) [READ]."""
-    with step(tc, 1):
-        sync(tc, session)
-        dims = dimensions(tc, session)
-        u0 = read_decoded(tc, session, et(54), dims, USAGE, resync=False).unicast_key_usage_count
-    with step(tc, 2):
-        u1 = read_decoded(tc, session, et(54), dims, USAGE, resync=False).unicast_key_usage_count
+    dut = Dut(tc, session, plan)
+    with dut.step(1):
+        dut.sync()
+        dims = dut.dims("et11")
+        u0 = dut.read_decoded(et(54), USAGE, dims=dims, resync=False).unicast_key_usage_count
+    with dut.step(2):
+        u1 = dut.read_decoded(et(54), USAGE, dims=dims, resync=False).unicast_key_usage_count
         tc.check(u1 - u0 == 1, f"ET54.82 went from {u0} to {u1} over one request (REQ-SEC-030: one per use)")
-    with step(tc, 3):
+    with dut.step(3):
         s = session.next_seq()
-        r, ex = attempt(session, lambda: session.request(PROBE, seq=s, resync=False, digest_override=bytes(8)))
+        r, ex = dut.attempt(lambda: session.request(PROBE, seq=s, resync=False, digest_override=bytes(8)))
         tc.require(clear_auth_failure(ex), f"a read with a zeroed digest was answered {verdict_of(r, ex)}, not 0x0B")
-        r, ex = attempt(session, lambda: session.request(PROBE, seq=session.seq, resync=False))
+        r, ex = dut.attempt(lambda: session.request(PROBE, seq=session.seq, resync=False))
         tc.require(r is not None and r.code == ResponseCode.INVALID_SEQUENCE,
                    f"a read with a replayed sequence number was answered {verdict_of(r, ex)}, not 0x0C")
-        u2 = read_decoded(tc, session, et(54), dims, USAGE, resync=False).unicast_key_usage_count
+        u2 = dut.read_decoded(et(54), USAGE, dims=dims, resync=False).unicast_key_usage_count
         tc.check(u2 - u1 == 3, f"ET54.82 went from {u1} to {u2} over three requests, one refused for its digest and "
                                "one for its sequence number (REQ-SEC-030: every use counts, verified or not)")
 
@@ -116,25 +104,28 @@ def test_security_mode_declared(tc, session, plan):
     (app §4.6, tbl §3.3) [READ]; REQ-SEC-022: TS 104 001 Annex F (clause unknown); MEP-DG ET04 offset 127 p.66-67
     (app §4.6) [READ]; REQ-SEC-036: TS 104 001 Annex F (clause unknown); MEP-DG ET04 offset 128 p.67 (tbl §3.3)
     [READ]."""
-    with step(tc, 1):
-        sync(tc, session)
-        dims = dimensions(tc, session)
-        et04 = read_decoded(tc, session, et(4), dims, ("security_mode", "fcm_count"))
-        et54 = read_decoded(tc, session, et(54), dims, ("supported_security_modes",))
+    dut = Dut(tc, session, plan)
+    with dut.step(1):
+        dut.sync()
+        dims = dut.dims("et11")
+        et04 = dut.read_decoded(et(4), ("security_mode", "fcm_count"), dims=dims)
+        et54 = dut.read_decoded(et(54), ("supported_security_modes",), dims=dims)
     mode = et04.security_mode
     modes = et54.supported_security_modes
-    with step(tc, 2):
+    with dut.step(2):
         expected = MODE_VALUE[plan.security.mode]
         tc.check(mode == expected, f"ET04.127 reads {mode}; the DUT runs in {plan.security.mode} mode, so it should "
-                                   f"read {expected} (REQ-SEC-021)")
-    with step(tc, 3):
-        tc.check(mode in modes, f"ET54.90 lists modes {sorted(modes)}, not the mode {mode} of ET04.127 (REQ-SEC-021)")
-        tc.check(1 not in modes, "ET54.90 sets reserved bit 1 (REQ-SEC-021)")
+                                   f"read {expected} (REQ-SEC-021)", req="REQ-SEC-021")
+    with dut.step(3):
+        tc.check(mode in modes, f"ET54.90 lists modes {sorted(modes)}, not the mode {mode} of ET04.127 (REQ-SEC-021)",
+                 req="REQ-SEC-021")
+        tc.check(1 not in modes, "ET54.90 sets reserved bit 1 (REQ-SEC-021)", req="REQ-SEC-021")
         for bit, item in ((0, "PICS_SEC_RC4"), (2, "PICS_SEC_AES")):
             declared = bool(plan.pics.get(item))
             tc.check((bit in modes) == declared,
                      f"ET54.90 bit {bit} is {'set' if bit in modes else 'clear'} but the PICS declare {item} = "
                      f"{declared} (REQ-SEC-022, REQ-SEC-021)")
-    with step(tc, 4):
-        tc.check(et04.fcm_count <= 100, f"ET04.128 (FCM messages today) reads {et04.fcm_count} > 100 (REQ-SEC-036)")
+    with dut.step(4):
+        tc.check(et04.fcm_count <= 100, f"ET04.128 (FCM messages today) reads {et04.fcm_count} > 100 (REQ-SEC-036)",
+                 req="REQ-SEC-036")
 

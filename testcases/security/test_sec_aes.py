@@ -9,23 +9,8 @@ from __future__ import annotations
 from osgp.app import FullWrite, PartialWrite, ResponseCode, encode_request, encode_response, et
 from osgp.security import DigestProfile, Rc4Profile, flip_bit
 from osgp.tables import Dimensions, schema
+from osgpct.dut import MOD, PROBE, STATE_TABLE, Dut, altered, raw_head, verdict_of
 from osgpct.testcase import testcase
-from osgpct.testcases.security.sec_support import (
-    MOD,
-    PROBE,
-    STATE_TABLE,
-    altered,
-    attempt,
-    check_unchanged,
-    expect_accepted,
-    expect_refused,
-    raw_head,
-    read_decoded,
-    read_state,
-    step,
-    sync,
-    verdict_of,
-)
 
 AES = 'PICS_SEC_MODE == "aes128"'
 ASM = "rests on ASM-SEC-04: CCM layout of PIXIT aes_ccm"
@@ -55,10 +40,11 @@ def legacy_profiles(plan) -> list[tuple[str, object]]:
 def test_aes_valid(tc, session, plan):
     """Sources: REQ-SEC-025: TS 104 001 Annex F (clause unknown); NIST SP 800-38C among the normative references (app
     §1, §4.6) [READ]; CCM use and layout [INFERRED]."""
-    with step(tc, 1):
-        sync(tc, session)
-    with step(tc, 2):
-        r = session.request(PROBE, resync=False)  # a response that does not verify is a FAIL (sec_support.step)
+    dut = Dut(tc, session, plan)
+    with dut.step(1):
+        dut.sync()
+    with dut.step(2):
+        r = session.request(PROBE, resync=False)  # a response that does not verify is a FAIL (Dut.step)
         ex = session.exchanges[-1]
         tc.check(r.ok, f"an AES-protected read with the next sequence number answered {r.describe()} "
                        f"(REQ-SEC-025, {ASM})", stop=True)
@@ -86,24 +72,25 @@ def test_aes_valid(tc, session, plan):
 def test_aes_refuses_legacy(tc, session, plan):
     """Sources: REQ-SEC-023: TS 104 001 Annex F (clause unknown); MEP-DG ET04 offset 127 p.66-67 (app §4.6, §7 TP-
     AES-02) [READ]."""
-    with step(tc, 1):
-        sync(tc, session)
-        before = read_state(tc, session)
+    dut = Dut(tc, session, plan)
+    with dut.step(1):
+        dut.sync()
+        before = dut.read_state()
         c = session.seq
     s = (c + 1) % MOD
     image = altered(before)
     for n, req, what in ((2, PROBE, "read of BT01"), (3, FullWrite(STATE_TABLE, image), "ET03 write")):
-        with step(tc, n):
+        with dut.step(n):
             for name, profile in legacy_profiles(plan):
-                r, ex = attempt(session, lambda p=profile, q=req: session.request(q, seq=s, resync=False, profile=p))
+                r, ex = dut.attempt(lambda p=profile, q=req: session.request(q, seq=s, resync=False, profile=p))
                 tc.check(r is None or r.code != ResponseCode.OK,
                          f"in AES mode a {name} {what} (sequence number {s}) was executed: {verdict_of(r, ex)} "
                          "(REQ-SEC-023)")
-    with step(tc, 4):
-        expect_accepted(tc, session, s, "the number the refused requests carried", "REQ-SEC-023: they must not "
+    with dut.step(4):
+        dut.expect_accepted(s, "the number the refused requests carried", "REQ-SEC-023: they must not "
                                                                                    "have been executed")
-    with step(tc, 5):
-        check_unchanged(tc, session, before, "in AES mode a digest/RC4-framed write changed the table (REQ-SEC-023)")
+    with dut.step(5):
+        dut.check_unchanged(before, "in AES mode a digest/RC4-framed write changed the table (REQ-SEC-023)")
 
 
 @testcase(
@@ -122,21 +109,22 @@ def test_aes_refuses_legacy(tc, session, plan):
 def test_aes_mode_not_downgraded(tc, session, plan):
     """Sources: REQ-SEC-024: TS 104 001 Annex F (clause unknown); MEP-DG ET04 offset 127 p.66-67 (app §4.6, §7 TP-
     AES-03) [READ]."""
+    dut = Dut(tc, session, plan)
     offset = schema(et(4)).field_offset("security_mode", Dimensions.from_tables({}))[0]
 
     def mode() -> int:  # a full read: the check must not depend on partial-read handling
-        return read_decoded(tc, session, et(4), Dimensions.from_tables({}), ("security_mode",)).security_mode
+        return dut.read_decoded(et(4), ("security_mode",), dims=Dimensions.from_tables({})).security_mode
 
-    with step(tc, 1):
-        sync(tc, session)
+    with dut.step(1):
+        dut.sync()
         tc.require(mode() == 2, "precondition: the DUT in AES mode does not read 2 (OSGP-AES-128-PSK) at ET04.127")
-    with step(tc, 2):
+    with dut.step(2):
         for name, profile in reversed(legacy_profiles(plan)):
-            r, ex = attempt(session, lambda p=profile: session.request(
+            r, ex = dut.attempt(lambda p=profile: session.request(
                 PartialWrite(et(4), offset, b"\x00"), seq=session.next_seq(), resync=False, profile=p))
             tc.check(r is None or r.code != ResponseCode.OK,
                      f"a {name} write of ET04.127 = 0 was accepted: {verdict_of(r, ex)} (REQ-SEC-024)")
-    with step(tc, 3):
+    with dut.step(3):
         now = mode()
         tc.check(now == 2, f"after RC4/digest-framed writes ET04.127 reads {now}, not 2: the DUT left AES mode "
                            "(REQ-SEC-024)")
@@ -161,14 +149,15 @@ def test_aes_mode_not_downgraded(tc, session, plan):
 def test_aes_bad_tag(tc, session, plan):
     """Sources: REQ-SEC-026: TS 104 001 Annex F (clause unknown); AES-mode mechanics (app §4.6, §7 TP-AES-04)
     [INFERRED]."""
-    with step(tc, 1):
-        sync(tc, session)
-        before = read_state(tc, session)
+    dut = Dut(tc, session, plan)
+    with dut.step(1):
+        dut.sync()
+        before = dut.read_state()
         c = session.seq
     s = (c + 1) % MOD
     sent = session.config.profile.protect_request(encode_request(FullWrite(STATE_TABLE, altered(before))), s)
     n = len(sent.pdu)
-    with step(tc, 2):
+    with dut.step(2):
         tag = plan.pixit.aes_ccm.tag_len
         bits = {tc.rng.randrange(8 * (n - tag), 8 * n), tc.rng.randrange(8 * (n - tag - 4), 8 * (n - tag)),
                 tc.rng.randrange(8 * (n - tag - 4))}
@@ -176,14 +165,14 @@ def test_aes_bad_tag(tc, session, plan):
             bits.add(tc.rng.randrange(8 * n))
         executed = []
         for bit in sorted(bits):
-            r, ex = attempt(session, lambda b=bit: session.send_pdu(flip_bit(sent.pdu, b), sent))
+            r, ex = dut.attempt(lambda b=bit: session.send_pdu(flip_bit(sent.pdu, b), sent))
             if r is not None and r.ok:
                 executed.append(bit)
         tc.check(not executed, f"AES writes with bit(s) {executed} flipped were executed (0x00) (REQ-SEC-026, {ASM})")
-    with step(tc, 3):
-        expect_accepted(tc, session, s, "the number the refused writes carried", "REQ-SEC-026")
-    with step(tc, 4):
-        check_unchanged(tc, session, before, "an AES write whose tag does not verify changed the table (REQ-SEC-026)")
+    with dut.step(3):
+        dut.expect_accepted(s, "the number the refused writes carried", "REQ-SEC-026")
+    with dut.step(4):
+        dut.check_unchanged(before, "an AES write whose tag does not verify changed the table (REQ-SEC-026)")
 
 
 @testcase(
@@ -202,13 +191,14 @@ def test_aes_bad_tag(tc, session, plan):
 def test_aes_replay(tc, session, plan):
     """Sources: REQ-SEC-027: TS 104 001 Annex F (clause unknown); AES-mode counters (app §4.6, §9 item 6)
     [NOT FOUND]."""
+    dut = Dut(tc, session, plan)
     w = plan.pixit.seq_window
-    with step(tc, 1):
-        c = sync(tc, session)
-    with step(tc, 2):
+    with dut.step(1):
+        c = dut.sync()
+    with dut.step(2):
         for seq, why in ((c, "a replay of the accepted number"), (c - 1, "a lower number"),
                          (c + w + 1, "beyond the window")):
-            expect_refused(tc, session, seq, c, why, f"REQ-SEC-027; {ASM}, window ASM-SEC-02")
-    with step(tc, 3):
-        expect_accepted(tc, session, c + 1, "current + 1 after the refusals", "REQ-SEC-027")
+            dut.expect_refused(seq, c, why, f"REQ-SEC-027; {ASM}, window ASM-SEC-02")
+    with dut.step(3):
+        dut.expect_accepted(c + 1, "current + 1 after the refusals", "REQ-SEC-027")
 

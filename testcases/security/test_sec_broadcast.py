@@ -10,41 +10,30 @@ from __future__ import annotations
 
 from osgp import lon
 from osgp.app import bt, encode_request, et, wrap_apdu
+from osgpct.dut import MOD, PROBE, Dut, clear_auth_failure, verdict_of
 from osgpct.testcase import testcase
-from osgpct.testcases.security.sec_support import (
-    MOD,
-    PROBE,
-    attempt,
-    clear_auth_failure,
-    dimensions,
-    expect_accepted,
-    key_for,
-    read_decoded,
-    step,
-    sync,
-    verdict_of,
-)
 
 ASM = "rests on ASM-SEC-10 (window B+1..B+D, base = last accepted) and ASM-MGT-01"
 
 
-def broadcast(session, plan, seq: int, *, dst_subnet: int = 0, key=None) -> int:
+def broadcast(dut, seq: int, *, dst_subnet: int = 0, key=None) -> int:
     """Send PROBE as an unacknowledged broadcast under the broadcast key (or ``key``); returns the frames heard."""
+    session = dut.session
     cfg = session.config
-    sent = cfg.profile.protect_request(encode_request(PROBE), seq % MOD, key=key or key_for(plan, "broadcast"))
+    sent = cfg.profile.protect_request(encode_request(PROBE), seq % MOD, key=key or dut.key_for("broadcast"))
     frame = lon.encode(lon.Lpdu(cfg.priority, False, 0, 0,
                                 lon.BroadcastAddress(cfg.tester_subnet, cfg.tester_node, dst_subnet),
                                 cfg.domain, None, wrap_apdu(sent.pdu, cfg.apdu_prefix)))
     return len(session.send_frames([frame], cfg.exchange_bound()))
 
 
-def et04_state(tc, session, dims) -> tuple[int, object, int]:
-    v = read_decoded(tc, session, et(4), dims, ("broadcast_last_receipt", "broadcast_base", "broadcast_delta"))
+def et04_state(dut, dims) -> tuple[int, object, int]:
+    v = dut.read_decoded(et(4), ("broadcast_last_receipt", "broadcast_base", "broadcast_delta"), dims=dims)
     return v.broadcast_base, v.broadcast_last_receipt, v.broadcast_delta
 
 
-def utc(tc, session, dims):
-    return read_decoded(tc, session, bt(52), dims, ("clock_calendar",)).clock_calendar.to_datetime()
+def utc(dut, dims):
+    return dut.read_decoded(bt(52), ("clock_calendar",), dims=dims).clock_calendar.to_datetime()
 
 
 @testcase(
@@ -67,27 +56,28 @@ def test_broadcast_accepted(tc, session, plan):
     broadcast addressing (low §1.4) [READ]; REQ-SEC-038: TS 104 001 Annex F (clause unknown); MEP-DG ET04 offset 76
     p.61-62 (app §5) [READ]; REQ-SEC-030: TS 104 001 Annex F (clause unknown); MEP-DG ET54 p.137 (tbl §3.3, §8.13)
     [READ]."""
-    tc.require(key_for(plan, "broadcast") is not None, "the plan names no key with access 'broadcast'")
+    dut = Dut(tc, session, plan)
+    tc.require(dut.key_for("broadcast") is not None, "the plan names no key with access 'broadcast'")
     clock = bool(plan.pics.get("PICS_CLOCK"))
-    with step(tc, 1):
-        sync(tc, session)
-        dims = dimensions(tc, session)
-        base, receipt, _ = et04_state(tc, session, dims)
-        et54 = read_decoded(tc, session, et(54), dims)
+    with dut.step(1):
+        dut.sync()
+        dims = dut.dims("et11")
+        base, receipt, _ = et04_state(dut, dims)
+        et54 = dut.read_decoded(et(54), (), dims=dims)
         uses = et54.get("broadcast_key_usage_count")
     for n, seq, subnet, where in ((2, base + 1, 0, "the whole domain"),
                                   (3, base + 2, session.config.dut.subnet, "the DUT's subnet")):
-        with step(tc, n):
+        with dut.step(n):
             session.wait(2.0, "so that the receipt time of this broadcast differs from the last one")
-            t0 = utc(tc, session, dims) if clock else None
-            heard = broadcast(session, plan, seq, dst_subnet=subnet)
+            t0 = utc(dut, dims) if clock else None
+            heard = broadcast(dut, seq, dst_subnet=subnet)
             if heard:
                 tc.observe(f"{heard} frame(s) heard after an unacknowledged broadcast")
-            t1 = utc(tc, session, dims) if clock else None
-            new_base, new_receipt, _ = et04_state(tc, session, dims)
+            t1 = utc(dut, dims) if clock else None
+            new_base, new_receipt, _ = et04_state(dut, dims)
             tc.check(new_base == seq % MOD, f"after a broadcast to {where} with sequence number {seq % MOD}, "
                                             f"ET04.82 reads {new_base}: the broadcast was not accepted "
-                                            f"(REQ-LNK-009; {ASM})")
+                                            f"(REQ-LNK-009; {ASM})", req="REQ-LNK-009")
             if clock:  # the receipt time must lie between the DUT's own clock readings around the broadcast
                 try:
                     at = new_receipt.to_datetime()
@@ -95,17 +85,18 @@ def test_broadcast_accepted(tc, session, plan):
                     at = None
                 tc.check(at is not None and t0 <= at <= t1,
                          f"ET04.76 reads {new_receipt}, not a time between the BT52 readings {t0} and {t1} around "
-                         "the broadcast (REQ-SEC-038)")
+                         "the broadcast (REQ-SEC-038)", req="REQ-SEC-038")
             else:
                 tc.check(new_receipt != receipt, f"ET04.76 still reads {new_receipt} after an accepted broadcast "
-                                                 "(REQ-SEC-038)")
+                                                 "(REQ-SEC-038)", req="REQ-SEC-038")
             receipt = new_receipt
-    with step(tc, 3):
+    with dut.step(3):
         if uses is None:
             tc.observe("this ET54 layout has no broadcast key usage count")
             return
-        after = read_decoded(tc, session, et(54), dims).broadcast_key_usage_count
-        tc.check(after - uses == 2, f"ET54.86 went from {uses} to {after} over two broadcasts (REQ-SEC-030)")
+        after = dut.read_decoded(et(54), (), dims=dims).broadcast_key_usage_count
+        tc.check(after - uses == 2, f"ET54.86 went from {uses} to {after} over two broadcasts (REQ-SEC-030)",
+                 req="REQ-SEC-030")
 
 
 @testcase(
@@ -131,12 +122,13 @@ def test_broadcast_ignored(tc, session, plan):
     broadcast addressing (low §1.4) [READ]; REQ-SEC-037: TS 104 001 Annex F (clause unknown); MEP-DG ET04 offsets
     82, 86 p.61-62 [READ]; window rule (app §5) [INFERRED]; REQ-SEC-039: TS 104 001 Annex F (clause unknown);
     distinct unicast and broadcast keys, MEP-DG ET04 p.66 (app §4.1) [READ]; key separation rule [INFERRED]."""
-    bkey = key_for(plan, "broadcast")
+    dut = Dut(tc, session, plan)
+    bkey = dut.key_for("broadcast")
     tc.require(bkey is not None, "the plan names no key with access 'broadcast'")
-    with step(tc, 1):
-        sync(tc, session)
-        dims = dimensions(tc, session)
-        base, receipt, delta = et04_state(tc, session, dims)
+    with dut.step(1):
+        dut.sync()
+        dims = dut.dims("et11")
+        base, receipt, delta = et04_state(dut, dims)
         window = plan.pixit.broadcast_window or delta
     other = session.config.dut.subnet % 255 + 1  # any subnet but the DUT's (and not 0, the whole domain)
     cases = ((2, [(base + 1, other, None, f"to subnet {other}, not the DUT's", "REQ-LNK-009")]),
@@ -144,24 +136,24 @@ def test_broadcast_ignored(tc, session, plan):
                   (base + window + 1, 0, None, f"B+{window + 1}, beyond the window", f"REQ-SEC-037; {ASM}")]),
              (4, [(base + 1, 0, plan.security.key().secret, "under the unicast key", "REQ-SEC-039, inferred")]))
     for n, sends in cases:
-        with step(tc, n):
+        with dut.step(n):
             for seq, subnet, key, what, req in sends:
                 session.wait(2.0, "so that an accepted broadcast would leave a new receipt time")
-                broadcast(session, plan, seq, dst_subnet=subnet, key=key)
-                now_base, now_receipt, _ = et04_state(tc, session, dims)
+                broadcast(dut, seq, dst_subnet=subnet, key=key)
+                now_base, now_receipt, _ = et04_state(dut, dims)
                 tc.check((now_base, now_receipt) == (base, receipt),
                          f"a broadcast {what} (sequence number {seq % MOD}) was accepted: ET04.82 {base} -> "
                          f"{now_base}, ET04.76 {receipt} -> {now_receipt} ({req})")
                 base, receipt = now_base, now_receipt
-    with step(tc, 5):
-        broadcast(session, plan, base + 1)
-        now_base, _, _ = et04_state(tc, session, dims)
+    with dut.step(5):
+        broadcast(dut, base + 1)
+        now_base, _, _ = et04_state(dut, dims)
         tc.check(now_base == (base + 1) % MOD, f"the valid broadcast with B+1 = {(base + 1) % MOD} after the ignored "
                                                f"ones left ET04.82 at {now_base} ({ASM})")
-    with step(tc, 6):
+    with dut.step(6):
         s = session.next_seq()
-        r, ex = attempt(session, lambda: session.request(PROBE, seq=s, resync=False, key=bkey))
+        r, ex = dut.attempt(lambda: session.request(PROBE, seq=s, resync=False, key=bkey))
         tc.check(clear_auth_failure(ex), f"a unicast read under the broadcast key was answered {verdict_of(r, ex)}, "
-                                         "not 0x0B (REQ-SEC-039, inferred; rests on ASM-SEC-10)")
-        expect_accepted(tc, session, s, "the same number under the full key", "REQ-SEC-039: the refused request "
+                                         "not 0x0B (REQ-SEC-039, inferred; rests on ASM-SEC-10)", req="REQ-SEC-039")
+        dut.expect_accepted(s, "the same number under the full key", "REQ-SEC-039: the refused request "
                                                                               "did not use it up")

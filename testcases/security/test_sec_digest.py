@@ -11,24 +11,8 @@ import dataclasses
 from osgp.app import FullWrite, ResponseCode, encode_request
 from osgp.digest import DIGEST_LEN, osgp_digest
 from osgp.security import SEQ_LEN, flip_bit
+from osgpct.dut import MOD, PROBE, STATE_TABLE, Dut, altered, chained_digest, clear_auth_failure, raw_head, verdict_of
 from osgpct.testcase import testcase
-from osgpct.testcases.security.sec_support import (
-    MOD,
-    PROBE,
-    STATE_TABLE,
-    altered,
-    attempt,
-    chained_digest,
-    check_unchanged,
-    clear_auth_failure,
-    expect_accepted,
-    foreign_key,
-    raw_head,
-    read_state,
-    step,
-    sync,
-    verdict_of,
-)
 
 LEGACY = '(PICS_SEC_DIGEST or PICS_SEC_RC4) and PICS_SEC_MODE != "aes128"'
 FLIPS = 24  # sampled single-bit flips: enough to hit code, table id, sequence number and digest
@@ -58,36 +42,39 @@ def test_valid_request_chained_digest(tc, session, plan):
     """Sources: REQ-SEC-001: TS 104 001 Annex F (clause unknown); MEP-DG p.11, App. A p.250-251; OMA vector of
     ttaubert/osgp-oma-digest (app §4.2-4.3, §6) [VERIFIED]; REQ-SEC-003: TS 104 001 Annex F (clause unknown); MEP-DG
     App. A p.250-251, examples pp.15-17 recomputed (app §4.3) [VERIFIED]."""
-    with step(tc, 1):
-        sync(tc, session)
-    with step(tc, 2):
+    dut = Dut(tc, session, plan)
+    with dut.step(1):
+        dut.sync()
+    with dut.step(2):
         encrypt = False if plaintext_ok(plan) else None
-        r, ex = attempt(session, lambda: session.request(PROBE, encrypt=encrypt, resync=False))
+        r, ex = dut.attempt(lambda: session.request(PROBE, encrypt=encrypt, resync=False))
         if r is not None:
             tc.check(r.ok, f"a read with the next sequence number and a valid digest answered {r.describe()} "
-                           "(REQ-SEC-001)", stop=True)
+                           "(REQ-SEC-001)", stop=True, req="REQ-SEC-001")
         tc.require(ex.response_pdu is not None and len(ex.response_pdu) > DIGEST_LEN,
                    f"the DUT's {raw_head(ex)} is too short to carry a digest")
-    with step(tc, 3):
+    with dut.step(3):
         key = plan.security.key().secret
         span = ex.message + ex.seq.to_bytes(SEQ_LEN, "big")
         body, tag = ex.response_pdu[:-DIGEST_LEN], ex.response_pdu[-DIGEST_LEN:]
         if ex.encrypted:
             if r is None:  # the session could not decrypt and verify it: nothing to recompute on
                 tc.fail(f"the answer to an encrypted read does not authenticate ({raw_head(ex)}) (REQ-SEC-003, "
-                        "rests on ASM-SEC-01)")
+                        "rests on ASM-SEC-01)", req="REQ-SEC-003")
             body = bytes([r.code]) + len(r.data).to_bytes(2, "big") + r.data  # the decrypted plaintext
         expected = chained_digest(key, span, body)
         unchained = osgp_digest(body, key)
         tc.check(tag == expected,
                  f"the response digest {tag.hex(' ')} is not digest(request || response) = {expected.hex(' ')}"
                  + (" but the digest of the response alone" if tag == unchained else "")
-                 + " (REQ-SEC-003: the response digest chains the request; rests on ASM-SEC-01)")
+                 + " (REQ-SEC-003: the response digest chains the request; rests on ASM-SEC-01)", req="REQ-SEC-003")
         other = span[:-SEQ_LEN] + ((ex.seq + 1) % MOD).to_bytes(SEQ_LEN, "big")
         tc.check(chained_digest(key, other, body) != tag,
-                 "the response digest also verifies against a request with another sequence number (REQ-SEC-003)")
+                 "the response digest also verifies against a request with another sequence number (REQ-SEC-003)",
+                 req="REQ-SEC-003")
         if r is None:
-            tc.fail(f"the answer does not authenticate against its request ({raw_head(ex)}) (REQ-SEC-003)")
+            tc.fail(f"the answer does not authenticate against its request ({raw_head(ex)}) (REQ-SEC-003)",
+                    req="REQ-SEC-003")
 
 
 @testcase(
@@ -111,13 +98,14 @@ def test_bit_flips_refused(tc, session, plan):
     DG Table 2.5 p.10-11, 'RC4 Authentication' p.11 (app §2.2, §7 TP-AUTH-02; tbl §11.2 AS-09) [READ]; REQ-SEC-006:
     TS 104 001 Annex F (clause unknown); MEP-DG p.11 sequence rules (app §4.4) [READ]; effect of a failed digest on
     the counter [INFERRED]."""
-    with step(tc, 1):
-        c = sync(tc, session)
+    dut = Dut(tc, session, plan)
+    with dut.step(1):
+        c = dut.sync()
     s = (c + 1) % MOD
     encrypt = False if plaintext_ok(plan) else None
     sent = session.config.profile.protect_request(encode_request(PROBE), s, encrypt=encrypt)
     n = len(sent.pdu)
-    with step(tc, 2):
+    with dut.step(2):
         regions = [(0, 8), (8, 24), (8 * (n - DIGEST_LEN - SEQ_LEN), 8 * (n - DIGEST_LEN)),
                    (8 * (n - DIGEST_LEN), 8 * n)]
         bits = {tc.rng.randrange(lo, hi) for lo, hi in regions}
@@ -125,17 +113,17 @@ def test_bit_flips_refused(tc, session, plan):
             bits.add(tc.rng.randrange(8 * n))
         wrong = []
         for bit in sorted(bits):
-            r, ex = attempt(session, lambda b=bit: session.send_pdu(flip_bit(sent.pdu, b), sent))
+            r, ex = dut.attempt(lambda b=bit: session.send_pdu(flip_bit(sent.pdu, b), sent))
             if not clear_auth_failure(ex):
                 wrong.append(f"bit {bit} (byte {bit // 8}): {verdict_of(r, ex)}")
         tc.check(not wrong, f"{len(wrong)} of {len(bits)} single-bit changes of the request were not answered "
                             f"with a clear 0x0B: {'; '.join(wrong[:3])}{' …' if len(wrong) > 3 else ''} "
                             "(REQ-SEC-002, REQ-SEC-004; the form of 0x0B is ASM-SEC-07)")
-    with step(tc, 3):
-        r, ex = attempt(session, lambda: session.send_pdu(sent.pdu, sent))
+    with dut.step(3):
+        r, ex = dut.attempt(lambda: session.send_pdu(sent.pdu, sent))
         tc.check(r is not None and r.ok,
                  f"the untouched read with sequence number {s} was answered {verdict_of(r, ex)} after the refused "
-                 "copies (REQ-SEC-006: a 0x0B does not move the sequence number; inferred)")
+                 "copies (REQ-SEC-006: a 0x0B does not move the sequence number; inferred)", req="REQ-SEC-006")
         if r is not None and r.ok:
             session.seq = s  # the DUT's number is s now
 
@@ -161,35 +149,36 @@ def test_bad_digest_write(tc, session, plan):
     sequence rules (app §4.4) [READ]; effect of a failed digest on the counter [INFERRED]; REQ-SEC-029: TS 104 001
     Annex F (clause unknown); MEP-DG p.11 (0x0B/0x0C), ET54 p.137 counters (app §4.4, §7) [READ]; generalisation to
     all codes [INFERRED]."""
-    with step(tc, 1):
-        sync(tc, session)
-        before = read_state(tc, session)
+    dut = Dut(tc, session, plan)
+    with dut.step(1):
+        dut.sync()
+        before = dut.read_state()
     image = altered(before)
     variants = [False] if plaintext_ok(plan) else []
     if plan.security.mode == "rc4":
         variants.append(True)
-    with step(tc, 2):
+    with dut.step(2):
         for encrypt in variants:
             s = session.next_seq()
             wire = session.config.profile.protect_request(encode_request_write(image), s, encrypt=encrypt)
             bad = bytes([wire.tag[0] ^ 0xA5]) + wire.tag[1:]
-            r, ex = attempt(session, lambda e=encrypt, b=bad, q=s: session.write(
+            r, ex = dut.attempt(lambda e=encrypt, b=bad, q=s: session.write(
                 STATE_TABLE, image, seq=q, resync=False, encrypt=e, digest_override=b))
             tc.check(clear_auth_failure(ex),
                      f"a{'n RC4-encrypted' if encrypt else ' plaintext'} ET03 write with a corrupted digest was "
-                     f"answered {verdict_of(r, ex)}, not 0x0B (REQ-SEC-004)")
-    with step(tc, 3):
-        key = foreign_key(tc, plan)
+                     f"answered {verdict_of(r, ex)}, not 0x0B (REQ-SEC-004)", req="REQ-SEC-004")
+    with dut.step(3):
+        key = dut.foreign_key()
         encrypt = variants[0] if variants else None
-        r, ex = attempt(session, lambda: session.write(STATE_TABLE, image, seq=session.next_seq(), resync=False,
+        r, ex = dut.attempt(lambda: session.write(STATE_TABLE, image, seq=session.next_seq(), resync=False,
                                                        key=key, encrypt=encrypt))
         tc.check(clear_auth_failure(ex), f"an ET03 write digested under an unknown key was answered "
-                                         f"{verdict_of(r, ex)}, not 0x0B (REQ-SEC-004)")
-    with step(tc, 4):
-        expect_accepted(tc, session, session.next_seq(), "the number the refused writes carried",
+                                         f"{verdict_of(r, ex)}, not 0x0B (REQ-SEC-004)", req="REQ-SEC-004")
+    with dut.step(4):
+        dut.expect_accepted(session.next_seq(), "the number the refused writes carried",
                         "REQ-SEC-006: a 0x0B does not move the sequence number")
-    with step(tc, 5):
-        check_unchanged(tc, session, before, "a write refused for its digest changed the table (REQ-SEC-004, "
+    with dut.step(5):
+        dut.check_unchanged(before, "a write refused for its digest changed the table (REQ-SEC-004, "
                                              "REQ-SEC-029)")
 
 
@@ -214,9 +203,10 @@ def encode_request_write(image: bytes) -> bytes:
 def test_zero_padding(tc, session, plan):
     """Sources: REQ-SEC-007: TS 104 001 Annex F (clause unknown); zero-padding property of the digest, MEP-DG example
     p.17 (app §4.2, §8) [VERIFIED]; format check as a defence [INFERRED]."""
+    dut = Dut(tc, session, plan)
     window = plan.pixit.seq_window
-    with step(tc, 1):
-        c = sync(tc, session)
+    with dut.step(1):
+        c = dut.sync()
         for _ in range(256 // max(window, 1) + 2):
             t = next(((c + k) % MOD for k in range(1, window + 1) if (c + k) % 256 == 0), None)
             if t is not None:
@@ -227,7 +217,7 @@ def test_zero_padding(tc, session, plan):
             c = (c + window) % MOD
             session.seq = c
         tc.require(t is not None, "no sequence number with low byte 00 could be brought into the window")
-    with step(tc, 2):
+    with dut.step(2):
         message = encode_request(PROBE)
         seq_orig = t >> 8  # its bytes 00 t0 t1 t2: with one zero appended the DUT reads seq t0 t1 t2 00 = t
         sent = session.config.profile.protect_request(message, seq_orig, encrypt=False)
@@ -237,7 +227,7 @@ def test_zero_padding(tc, session, plan):
                    "the digest of the padded span differs for this key: the zero-padding property does not apply")
         wire = span + b"\0" + sent.tag
         reshaped = dataclasses.replace(sent, message=message + b"\0", seq=t, pdu=wire)
-        r, ex = attempt(session, lambda: session.send_pdu(wire, reshaped))
+        r, ex = dut.attempt(lambda: session.send_pdu(wire, reshaped))
         tc.check(r is None or r.code != ResponseCode.OK,
                  f"the read with a zero byte appended to its authenticated span (now 4 bytes, a read takes 3) was "
                  f"executed: {verdict_of(r, ex)} (REQ-SEC-007, inferred)")

@@ -7,8 +7,8 @@ Without it the case is INCONC, never FAIL.
 
 from __future__ import annotations
 
+from osgpct.dut import MOD, Dut
 from osgpct.testcase import testcase
-from osgpct.testcases.security.sec_support import MOD, expect_accepted, expect_refused, step, sync
 
 LEGACY = '(PICS_SEC_DIGEST or PICS_SEC_RC4) and PICS_SEC_MODE != "aes128"'
 
@@ -27,18 +27,19 @@ LEGACY = '(PICS_SEC_DIGEST or PICS_SEC_RC4) and PICS_SEC_MODE != "aes128"'
            ("Read BT01 with c again", "0x0C carrying c"),
            ("Read BT01 with c+1", "0x00")],
 )
-def test_sequence_survives_power_cycle(tc, session):
+def test_sequence_survives_power_cycle(tc, session, plan):
     """Source: REQ-SEC-016: TS 104 001 Annex F (clause unknown); persistence rule (app §9 item 5) [NOT FOUND]:
     the requirement is inferred, so a FAIL names it."""
+    dut = Dut(tc, session, plan)
     tc.require(session.can_power_cycle, "the test harness cannot power-cycle the DUT with this driver "
                                         f"({type(session.driver).__name__}); REQ-SEC-016 needs a switched supply")
-    with step(tc, 1):
-        c = sync(tc, session)
-    with step(tc, 2):
+    with dut.step(1):
+        c = dut.sync()
+    with dut.step(2):
         session.power_cycle(1.0)
-    with step(tc, 3):
-        expect_refused(tc, session, c, c, "the number accepted before the power cycle",
+    with dut.step(3):
+        dut.expect_refused(c, c, "the number accepted before the power cycle",
                        "REQ-SEC-016 [inferred]: the sequence number survives a power interruption")
-    with step(tc, 4):
-        expect_accepted(tc, session, (c + 1) % MOD, "the next number after the power cycle",
+    with dut.step(4):
+        dut.expect_accepted((c + 1) % MOD, "the next number after the power cycle",
                         "REQ-SEC-016 [inferred]")

@@ -10,18 +10,8 @@ from __future__ import annotations
 from osgp.app import ResponseCode, encode_request, encode_response
 from osgp.digest import DIGEST_LEN
 from osgp.security import SEQ_LEN, flip_bit
+from osgpct.dut import MOD, PROBE, Dut, clear_auth_failure, raw_head, verdict_of
 from osgpct.testcase import testcase
-from osgpct.testcases.security.sec_support import (
-    MOD,
-    PROBE,
-    attempt,
-    clear_auth_failure,
-    foreign_key,
-    raw_head,
-    step,
-    sync,
-    verdict_of,
-)
 
 RC4 = 'PICS_SEC_RC4 and PICS_SEC_MODE == "rc4"'
 ASM = "rests on ASM-SEC-03 (PIXIT rc4_variant) and ASM-SEC-06"
@@ -45,21 +35,22 @@ ASM = "rests on ASM-SEC-03 (PIXIT rc4_variant) and ASM-SEC-06"
 def test_rc4_answered_encrypted(tc, session, plan):
     """Sources: REQ-SEC-017: TS 104 001 Annex F (clause unknown); MEP-DG 'RC4 Encryption' p.11, App. B pp.255-257; ECH-
     UM p.59 (app §4.5) [READ]."""
-    with step(tc, 1):
-        sync(tc, session)
-    with step(tc, 2):
-        # an answer that does not verify encrypted (e.g. one in plaintext) ends the step as a FAIL (sec_support.step)
+    dut = Dut(tc, session, plan)
+    with dut.step(1):
+        dut.sync()
+    with dut.step(2):
+        # an answer that does not verify encrypted (e.g. one in plaintext) ends the step as a FAIL (Dut.step)
         r = session.request(PROBE, encrypt=True, resync=False)
         ex = session.exchanges[-1]
         tc.check(r.ok, f"an RC4-encrypted read answered {r.describe()} (REQ-SEC-017)", stop=True)
         plain = encode_response(r, PROBE)
         tc.check(ex.response_pdu[:-DIGEST_LEN] != plain,
                  "the response to an RC4-encrypted read carries its data in clear (REQ-SEC-017)")
-    with step(tc, 3):
+    with dut.step(3):
         if not plan.pics.get("PICS_SEC_DIGEST"):
             tc.observe("PICS_SEC_DIGEST is false: the DUT takes no plaintext requests")
             return
-        r, ex = attempt(session, lambda: session.request(PROBE, encrypt=False, resync=False))
+        r, ex = dut.attempt(lambda: session.request(PROBE, encrypt=False, resync=False))
         tc.check(r is not None and r.ok, f"a plaintext read answered {verdict_of(r, ex)} (REQ-SEC-017)", stop=True)
         tc.check(ex.response_pdu[:-DIGEST_LEN] == encode_response(r, PROBE),
                  f"the answer to a plaintext read is not in plaintext: {raw_head(ex)} (REQ-SEC-017)")
@@ -83,25 +74,27 @@ def test_rc4_answered_encrypted(tc, session, plan):
 def test_rc4_bad_requests(tc, session, plan):
     """Sources: REQ-SEC-018: TS 104 001 Annex F (clause unknown); MEP-DG p.11, App. B (app §4.5, §7 TP-RC4-02) [READ];
     REQ-SEC-005: TS 104 001 Annex F (clause unknown); MEP-DG App. B pp.255-257 (app §2.2, §4.5) [READ]."""
-    with step(tc, 1):
-        c = sync(tc, session)
+    dut = Dut(tc, session, plan)
+    with dut.step(1):
+        c = dut.sync()
     s = (c + 1) % MOD
-    with step(tc, 2):
-        key = foreign_key(tc, plan)
-        r, ex = attempt(session, lambda: session.request(PROBE, seq=s, resync=False, encrypt=True, key=key))
+    with dut.step(2):
+        key = dut.foreign_key()
+        r, ex = dut.attempt(lambda: session.request(PROBE, seq=s, resync=False, encrypt=True, key=key))
         tc.check(clear_auth_failure(ex), f"an RC4-encrypted read under an unknown key was answered "
                                          f"{verdict_of(r, ex)}, not a clear 0x0B (REQ-SEC-018, REQ-SEC-005)")
-    with step(tc, 3):
+    with dut.step(3):
         sent = session.config.profile.protect_request(encode_request(PROBE), s, encrypt=True)
         n = len(sent.pdu)
         for what, bit in (("digest", 8 * (n - DIGEST_LEN) + tc.rng.randrange(8 * DIGEST_LEN)),
                           ("ciphertext", tc.rng.randrange(8 * (n - DIGEST_LEN - SEQ_LEN)))):
-            r, ex = attempt(session, lambda b=bit: session.send_pdu(flip_bit(sent.pdu, b), sent))
+            r, ex = dut.attempt(lambda b=bit: session.send_pdu(flip_bit(sent.pdu, b), sent))
             tc.check(clear_auth_failure(ex),
                      f"an RC4-encrypted read with a {what} bit flipped (bit {bit}) was answered {verdict_of(r, ex)}, "
-                     "not a clear 0x0B (REQ-SEC-005: 0x0B is never encrypted; the form of 0x0B is ASM-SEC-07)")
-    with step(tc, 4):
-        r, ex = attempt(session, lambda: session.send_pdu(sent.pdu, sent))
+                     "not a clear 0x0B (REQ-SEC-005: 0x0B is never encrypted; the form of 0x0B is ASM-SEC-07)",
+                     req="REQ-SEC-005")
+    with dut.step(4):
+        r, ex = dut.attempt(lambda: session.send_pdu(sent.pdu, sent))
         tc.check(r is not None and r.ok, f"the valid encrypted read with {s} answered {verdict_of(r, ex)} after the "
                                          "refusals (REQ-SEC-006)")
         if r is not None and r.ok:
@@ -122,10 +115,11 @@ def test_rc4_bad_requests(tc, session, plan):
 )
 def test_rc4_seq_error_encrypted(tc, session, plan):
     """Sources: REQ-SEC-019: TS 104 001 Annex F (clause unknown); MEP-DG App. B pp.255-257 (app §2.2, §4.5) [READ]."""
-    with step(tc, 1):
-        c = sync(tc, session)
-    with step(tc, 2):
-        r, ex = attempt(session, lambda: session.request(PROBE, seq=c, resync=False, encrypt=True))
+    dut = Dut(tc, session, plan)
+    with dut.step(1):
+        c = dut.sync()
+    with dut.step(2):
+        r, ex = dut.attempt(lambda: session.request(PROBE, seq=c, resync=False, encrypt=True))
         clear = bytes([ResponseCode.INVALID_SEQUENCE]) + c.to_bytes(SEQ_LEN, "big")
         tc.check(ex.response_pdu is None or ex.response_pdu[:1 + SEQ_LEN] != clear,
                  "the 0x0C to an RC4-encrypted request is sent in clear (REQ-SEC-019)", stop=True)

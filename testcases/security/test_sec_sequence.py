@@ -8,22 +8,8 @@ from osgp.app import ResponseCode, et
 from osgp.digest import DIGEST_LEN
 from osgp.security import SEQ_LEN
 from osgp.tables import Dimensions, schema
+from osgpct.dut import MOD, PROBE, STATE_TABLE, Dut, altered, chained_digest, verdict_of
 from osgpct.testcase import testcase
-from osgpct.testcases.security.sec_support import (
-    MOD,
-    PROBE,
-    STATE_TABLE,
-    altered,
-    attempt,
-    chained_digest,
-    check_unchanged,
-    expect_accepted,
-    expect_refused,
-    read_state,
-    step,
-    sync,
-    verdict_of,
-)
 
 LEGACY = '(PICS_SEC_DIGEST or PICS_SEC_RC4) and PICS_SEC_MODE != "aes128"'
 ASM = "rests on ASM-SEC-02: window of PIXIT seq_window"
@@ -47,22 +33,23 @@ def test_window_accepted(tc, session, plan):
     """Sources: REQ-SEC-008: TS 104 001 Annex F (clause unknown); MEP-DG p.11 'up to 8 increments', Example 1 pp.15-16
     (app §4.4) [READ]; REQ-SEC-013: TS 104 001 Annex F (clause unknown); MEP-DG p.11 (app §4.4) [READ]; update rule
     after a jump [INFERRED]."""
+    dut = Dut(tc, session, plan)
     w = plan.pixit.seq_window
-    with step(tc, 1):
-        c = sync(tc, session)
-    with step(tc, 2):
-        if not expect_accepted(tc, session, c + w, f"current {c} + {w}, the upper edge of the window",
+    with dut.step(1):
+        c = dut.sync()
+    with dut.step(2):
+        if not dut.expect_accepted(c + w, f"current {c} + {w}, the upper edge of the window",
                                f"REQ-SEC-008; {ASM}"):
             return
         c = (c + w) % MOD
-    with step(tc, 3):
-        expect_refused(tc, session, c, c, "the number just accepted", "REQ-SEC-013: the accepted number becomes "
+    with dut.step(3):
+        dut.expect_refused(c, c, "the number just accepted", "REQ-SEC-013: the accepted number becomes "
                                                                      "current; inferred")
-        expect_refused(tc, session, c - 1, c, "below the number just accepted", "REQ-SEC-013; inferred")
-    with step(tc, 4):
-        if expect_accepted(tc, session, c + 1, "current + 1, the lower edge of the window", "REQ-SEC-008") and w > 1:
+        dut.expect_refused(c - 1, c, "below the number just accepted", "REQ-SEC-013; inferred")
+    with dut.step(4):
+        if dut.expect_accepted(c + 1, "current + 1, the lower edge of the window", "REQ-SEC-008") and w > 1:
             k = tc.rng.randint(2, w)
-            expect_accepted(tc, session, c + 1 + k, f"current + {k}, inside the window", f"REQ-SEC-008; {ASM}")
+            dut.expect_accepted(c + 1 + k, f"current + {k}, inside the window", f"REQ-SEC-008; {ASM}")
 
 
 @testcase(
@@ -82,16 +69,17 @@ def test_window_too_far(tc, session, plan):
     """Sources: REQ-SEC-009: TS 104 001 Annex F (clause unknown); MEP-DG p.11 (app §4.4, §7 TP-SEQ-02) [READ]; exact
     boundary current+9 [INFERRED]; REQ-SEC-011: TS 104 001 Annex F (clause unknown); MEP-DG Example 1 p.15, digest
     recomputed (app §4.4, §6.2) [VERIFIED]."""
+    dut = Dut(tc, session, plan)
     w = plan.pixit.seq_window
-    with step(tc, 1):
-        c = sync(tc, session)
-    with step(tc, 2):
+    with dut.step(1):
+        c = dut.sync()
+    with dut.step(2):
         for seq, why in ((c + w + 1, f"current {c} + {w + 1}, just past the window"),
                          (c + w + 1 + tc.rng.randrange(1, 1 << 20), "far ahead"),
                          (c + (1 << 31) - 1, "half the number space ahead")):
-            expect_refused(tc, session, seq, c, why, f"REQ-SEC-009, {ASM}; the exact boundary is inferred")
-    with step(tc, 3):
-        expect_accepted(tc, session, c + 1, "current + 1 after the refusals", "REQ-SEC-009: a refused number is not "
+            dut.expect_refused(seq, c, why, f"REQ-SEC-009, {ASM}; the exact boundary is inferred")
+    with dut.step(3):
+        dut.expect_accepted(c + 1, "current + 1 after the refusals", "REQ-SEC-009: a refused number is not "
                                                                              "executed and does not move the DUT's")
 
 
@@ -110,14 +98,15 @@ def test_window_too_far(tc, session, plan):
 def test_stale_refused(tc, session, plan):
     """Sources: REQ-SEC-010: TS 104 001 Annex F (clause unknown); MEP-DG p.11 (app §4.4, §7 TP-SEQ-01, TP-SEQ-03)
     [READ]."""
-    with step(tc, 1):
-        c = sync(tc, session)
-    with step(tc, 2):
+    dut = Dut(tc, session, plan)
+    with dut.step(1):
+        c = dut.sync()
+    with dut.step(2):
         for seq, why in ((c, "the number of the request just accepted"), (c - 1, "current - 1"),
                          (c - tc.rng.randrange(2, 1 << 16), "a lower number")):
-            expect_refused(tc, session, seq, c, why, "REQ-SEC-010")
-    with step(tc, 3):
-        expect_accepted(tc, session, c + 1, "current + 1 after the refusals", "REQ-SEC-010")
+            dut.expect_refused(seq, c, why, "REQ-SEC-010")
+    with dut.step(3):
+        dut.expect_accepted(c + 1, "current + 1 after the refusals", "REQ-SEC-010")
 
 
 @testcase(
@@ -139,42 +128,44 @@ def test_seq_error_carries_current(tc, session, plan):
     """Sources: REQ-SEC-011: TS 104 001 Annex F (clause unknown); MEP-DG Example 1 p.15, digest recomputed (app §4.4,
     §6.2) [VERIFIED]; REQ-SEC-012: TS 104 001 Annex F (clause unknown); MEP-DG Example 1 pp.15-16, digests
     recomputed (app §4.4, §6.2) [VERIFIED]."""
+    dut = Dut(tc, session, plan)
     plain = bool(plan.pics.get("PICS_SEC_DIGEST"))
-    with step(tc, 1):
+    with dut.step(1):
         s0 = session.next_seq()
-        r, ex = attempt(session, lambda: session.request(PROBE, seq=s0, resync=False))
+        r, ex = dut.attempt(lambda: session.request(PROBE, seq=s0, resync=False))
         tc.require(r is not None and r.code in (ResponseCode.OK, ResponseCode.INVALID_SEQUENCE),
                    f"a read with sequence number {s0} was answered {verdict_of(r, ex)}: neither executed nor 0x0C")
-    with step(tc, 2):
+    with dut.step(2):
         if r.ok:
             k = s0
             tc.observe(f"sequence number {s0} was in the DUT's window: no 0x0C to learn from here")
         else:
             n = r.expected_seq
             k = (n + 1) % MOD
-            if not expect_accepted(tc, session, k, f"N+1 after a 0x0C carrying N = {n}",
+            if not dut.expect_accepted(k, f"N+1 after a 0x0C carrying N = {n}",
                                    "REQ-SEC-012: the 0x0C carries the current number, so N+1 is accepted"):
                 return
-    with step(tc, 3):
-        r, ex = attempt(session, lambda: session.request(PROBE, seq=k, resync=False,
+    with dut.step(3):
+        r, ex = dut.attempt(lambda: session.request(PROBE, seq=k, resync=False,
                                                          encrypt=False if plain else None))
         refused = r is not None and r.code == ResponseCode.INVALID_SEQUENCE
         tc.check(refused, f"a read repeating the accepted number {k} was answered {verdict_of(r, ex)}, not 0x0C "
-                          "(REQ-SEC-011)", stop=True)
+                          "(REQ-SEC-011)", stop=True, req="REQ-SEC-011")
         tc.check(r.expected_seq == k, f"the 0x0C carries {r.expected_seq}, but the DUT's current number is {k}, the "
-                                      "number it accepted last (REQ-SEC-011)")
+                                      "number it accepted last (REQ-SEC-011)", req="REQ-SEC-011")
         body, tag = ex.response_pdu[:-DIGEST_LEN], ex.response_pdu[-DIGEST_LEN:]
         tc.check(len(ex.response_pdu) == 1 + SEQ_LEN + DIGEST_LEN,
                  f"the 0x0C is {len(ex.response_pdu)} bytes on the wire, not 0C + 4-byte number + 8-byte digest "
-                 "(REQ-SEC-011)")
+                 "(REQ-SEC-011)", req="REQ-SEC-011")
         if not ex.encrypted:
             span = ex.message + k.to_bytes(SEQ_LEN, "big")
             expected = chained_digest(plan.security.key().secret, span, body)
             tc.check(body == bytes([ResponseCode.INVALID_SEQUENCE]) + k.to_bytes(SEQ_LEN, "big") and tag == expected,
                      f"the 0x0C on the wire is {ex.response_pdu.hex(' ')}; expected 0c {k.to_bytes(4, 'big').hex(' ')} "
-                     f"followed by digest(request || 0C || number) = {expected.hex(' ')} (REQ-SEC-011, ASM-SEC-01)")
-    with step(tc, 4):
-        expect_accepted(tc, session, k + 1, "N+1 after a 0x0C carrying N", "REQ-SEC-012")
+                     f"followed by digest(request || 0C || number) = {expected.hex(' ')} (REQ-SEC-011, ASM-SEC-01)",
+                     req="REQ-SEC-011")
+    with dut.step(4):
+        dut.expect_accepted(k + 1, "N+1 after a 0x0C carrying N", "REQ-SEC-012")
 
 
 @testcase(
@@ -193,20 +184,21 @@ def test_seq_error_carries_current(tc, session, plan):
 def test_refused_write_changes_nothing(tc, session, plan):
     """Sources: REQ-SEC-029: TS 104 001 Annex F (clause unknown); MEP-DG p.11 (0x0B/0x0C), ET54 p.137 counters (app
     §4.4, §7) [READ]; generalisation to all codes [INFERRED]."""
+    dut = Dut(tc, session, plan)
     w = plan.pixit.seq_window
-    with step(tc, 1):
-        sync(tc, session)
-        before = read_state(tc, session)
+    with dut.step(1):
+        dut.sync()
+        before = dut.read_state()
         c = session.seq
     image = altered(before)
     for n, seq, why in ((2, c, "a replayed"), (3, c + w + 1, "a too far ahead")):
-        with step(tc, n):
-            r, ex = attempt(session, lambda q=seq: session.write(STATE_TABLE, image, seq=q % MOD, resync=False))
+        with dut.step(n):
+            r, ex = dut.attempt(lambda q=seq: session.write(STATE_TABLE, image, seq=q % MOD, resync=False))
             tc.check(r is not None and r.code == ResponseCode.INVALID_SEQUENCE,
                      f"an ET03 write with {why} sequence number ({seq % MOD}, DUT at {c}) was answered "
                      f"{verdict_of(r, ex)}, not 0x0C (REQ-SEC-010 / REQ-SEC-009 / REQ-SEC-027)")
-    with step(tc, 4):
-        check_unchanged(tc, session, before, "a write refused with 0x0C changed the table (REQ-SEC-029, inferred)")
+    with dut.step(4):
+        dut.check_unchanged(before, "a write refused with 0x0C changed the table (REQ-SEC-029, inferred)")
 
 
 @testcase(
@@ -223,13 +215,14 @@ def test_refused_write_changes_nothing(tc, session, plan):
 def test_et04_sequence_number(tc, session, plan):
     """Sources: REQ-SEC-015: TS 104 001 Annex F (clause unknown); MEP-DG ET04 p.56 'current LonTalk message sequence
     number' (app §3) [READ]; identity with the OSGP number [INFERRED]."""
+    dut = Dut(tc, session, plan)
     layout = schema(et(4))
     dims = Dimensions.from_tables({})
     offset, count = layout.request_span("sequence_number", dims)
     partial = bool(plan.pics.get("PICS_PARTIAL_READ"))
-    with step(tc, 1):
-        c = sync(tc, session)
-    with step(tc, 2):
+    with dut.step(1):
+        c = dut.sync()
+    with dut.step(2):
         for k in (1, 2):
             seq = (c + k) % MOD
             r = (session.read_partial(et(4), offset, count, seq=seq, resync=False) if partial

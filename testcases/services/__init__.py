@@ -1,1 +1,1 @@
-"""services test cases of osgp-conformance (a package so they can share services/appkit.py)."""
+"""services test cases of osgp-conformance (a package; the shared helpers are the DUT facade, osgpct/dut.py)."""

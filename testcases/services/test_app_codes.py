@@ -11,8 +11,8 @@ from osgp.app import FullRead, FullWrite, RawRequest, ResponseCode, bt, encode_r
 from osgp.errors import DecodeError
 from osgp.session import ResponseNotAuthentic
 from osgp.tables import schema
+from osgpct.dut import SCRATCH, Dut, hexs
 from osgpct.testcase import testcase
-from osgpct.testcases.services.appkit import SCRATCH, Dut, hexs
 
 #: Request codes defined by neither OSGP nor ANSI C12.18 (C12.18 uses 0x20-0x7F).
 UNKNOWN_CODES = (0x00, 0x01, 0x0F, 0x10, 0x1F, 0x80, 0x9A, 0xC3, 0xFE, 0xFF)
@@ -44,23 +44,24 @@ def test_codes_recognised(tc, session, plan):
     tid = target(dut)
     with tc.step(1):
         r = dut.read(bt(1))
-        tc.check(r.ok, f"0x30 full read of BT01 answered {r.describe()} (REQ-APP-002)")
+        tc.check(r.ok, f"0x30 full read of BT01 answered {r.describe()} (REQ-APP-002)", req="REQ-APP-002")
     with tc.step(2):
         r = dut.read_partial(bt(1), 0, 4)
-        tc.check(r.code != ResponseCode.ERR, f"0x3F partial read answered {r.describe()} (REQ-APP-002)")
+        tc.check(r.code != ResponseCode.ERR, f"0x3F partial read answered {r.describe()} (REQ-APP-002)",
+                 req="REQ-APP-002")
     with tc.step(3):
         cur = dut.read(tid)
         tc.require(cur.ok, f"{table_name(tid)} read answered {cur.describe()}")
         r = dut.write(tid, cur.data)
         tc.check(r.code != ResponseCode.ERR, f"0x40 full write of {table_name(tid)} answered {r.describe()} "
-                 "(REQ-APP-002)")
+                 "(REQ-APP-002)", req="REQ-APP-002")
         if dut.writable(tid):
             tc.check(r.ok, f"0x40 full write of {table_name(tid)} (written per BT00) with its own content and no "
-                     f"checksum answered {r.describe()} (REQ-APP-014)")
+                     f"checksum answered {r.describe()} (REQ-APP-014)", req="REQ-APP-014")
     with tc.step(4):
         r = dut.write_partial(tid, 0, cur.data[:1])
         tc.check(r.code != ResponseCode.ERR, f"0x4F partial write of {table_name(tid)} answered {r.describe()} "
-                 "(REQ-APP-002)")
+                 "(REQ-APP-002)", req="REQ-APP-002")
 
 
 @testcase(
@@ -83,19 +84,31 @@ def test_unknown_codes(tc, session, plan):
         tc.require(before.ok, f"{table_name(tid)} read answered {before.describe()}")
     body = encode_request(FullWrite(tid, bytes(b ^ 0x5A for b in before.data)))[1:]
     codes = list(UNKNOWN_CODES) + [tc.rng.randrange(0x81, 0xFE) for _ in range(2)]
+    if not plan.pixit.unsafe_codes:  # field safety: the APDU's first byte stays 0x00-0x4F (ASM-APP-01)
+        from osgp.app import field_safe
+
+        kept = [c for c in codes if field_safe(bytes([c]), session.config.apdu_prefix)]
+        if kept != codes:
+            tc.observe(f"codes {', '.join(f'0x{c:02X}' for c in codes if c not in kept)} not sent: without an APDU "
+                       "envelope they would lead the APDU, where a 14908-1 node takes them as network management, "
+                       "diagnostics or a network variable (pixit.unsafe_codes: true sends them)")
+        codes = kept
     with tc.step(2):
         for code in codes:
             msg = bytes([code]) + body
             r = dut.ask(f"request code 0x{code:02X}", session.send_message, msg, request=RawRequest(msg))
             tc.check(r.code == ResponseCode.ERR, f"unknown request code 0x{code:02X} answered {r.describe()}; "
-                     "0x01 expected (REQ-APP-016)")
-            tc.check(r.code in range(0x0D), f"response code 0x{r.code:02X} is not defined (REQ-APP-021)")
+                     "0x01 expected (REQ-APP-016)", req="REQ-APP-016")
+            tc.check(r.code in range(0x0D), f"response code 0x{r.code:02X} is not defined (REQ-APP-021)",
+                     req="REQ-APP-021")
             tc.check(r.code == ResponseCode.INVALID_SEQUENCE or not r.data,
-                     f"error response to code 0x{code:02X} carries data {hexs(r.data)} (REQ-APP-015)")
+                     f"error response to code 0x{code:02X} carries data {hexs(r.data)} (REQ-APP-015)",
+                     req="REQ-APP-015")
     with tc.step(3):
         after = dut.read(tid)
         tc.check(after.ok, f"{table_name(tid)} read answered {after.describe()}", stop=True)
-        tc.check(after.data == before.data, f"{table_name(tid)} changed after the unknown requests (REQ-APP-016)")
+        tc.check(after.data == before.data, f"{table_name(tid)} changed after the unknown requests (REQ-APP-016)",
+                 req="REQ-APP-016")
         if after.data != before.data and dut.writable(tid):
             dut.restore(tid, before.data)
 
@@ -115,18 +128,29 @@ def test_optical_services(tc, session, plan):
     dut = Dut(tc, session, plan)
     params = {0x20: b"", 0x21: b"", 0x50: b"\x00\x02" + b"OSGPCT    ", 0x51: bytes(20), 0x52: b"",
               0x60: b"\x00\x40\x01\x06", 0x70: b"\x05"}
+    services = dict(OPTICAL_SERVICES)
+    if not plan.pixit.unsafe_codes:  # field safety: the APDU's first byte stays 0x00-0x4F (ASM-APP-01)
+        from osgp.app import field_safe
+
+        services = {c: n for c, n in services.items() if field_safe(bytes([c]), session.config.apdu_prefix)}
+        left = [f"{n} (0x{c:02X})" for c, n in OPTICAL_SERVICES.items() if c not in services]
+        if left:
+            tc.observe(f"C12.18 {', '.join(left)} not sent: without an APDU envelope their code would lead the APDU, "
+                       "where a 14908-1 node takes it as network management or diagnostics (pixit.unsafe_codes: true "
+                       "sends them)")
     with tc.step(1):
-        for code, name in OPTICAL_SERVICES.items():
+        for code, name in services.items():
             msg = bytes([code]) + params[code]
             r = dut.ask(f"C12.18 {name}", session.send_message, msg, request=RawRequest(msg))
             tc.check(r.code in (ResponseCode.SNS, ResponseCode.ERR), f"C12.18 {name} (0x{code:02X}) answered "
                      f"{r.describe()}; 0x02 (or 0x01) expected (REQ-APP-017, inferred: their status on power line "
-                     "is not documented)")
+                     "is not documented)", req="REQ-APP-017")
             tc.check(r.code == ResponseCode.INVALID_SEQUENCE or not r.data,
-                     f"answer to C12.18 {name} carries data {hexs(r.data)} (REQ-APP-015)")
+                     f"answer to C12.18 {name} carries data {hexs(r.data)} (REQ-APP-015)", req="REQ-APP-015")
     with tc.step(2):
         r = dut.read(bt(1))
-        tc.check(r.ok, f"read of BT01 after the C12.18 services answered {r.describe()} (REQ-APP-017)")
+        tc.check(r.ok, f"read of BT01 after the C12.18 services answered {r.describe()} (REQ-APP-017)",
+                 req="REQ-APP-017")
 
 
 @testcase(

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from osgp.app import ResponseCode, bt, et, table_name
 from osgp.tables import schema
+from osgpct.dut import Dut, hexs
 from osgpct.testcase import testcase
-from osgpct.testcases.services.appkit import Dut, hexs
 
 #: Tables whose content does not move by itself (no clock, counter or register inside), preferred for
 #: comparing reads taken at different moments.
@@ -56,12 +56,12 @@ def test_table_ids(tc, session, plan):
         dut.bt00()  # id 0x0000 answered and decoded
         tc.require(dut.listed(bt(1)), "BT00 does not list BT01")
         r = dut.read(bt(1))
-        tc.check(r.ok, f"read of id 0x0001 (BT01) answered {r.describe()} (REQ-APP-004)", stop=True)
+        tc.check(r.ok, f"read of id 0x0001 (BT01) answered {r.describe()} (REQ-APP-004)", stop=True, req="REQ-APP-004")
         dut.decode(bt(1), r.data, requirement="REQ-APP-004")
     with tc.step(2):
         if dut.listed(et(3)):
             r = dut.read(et(3))
-            tc.check(r.ok, f"read of id 0x0803 (ET03) answered {r.describe()} (REQ-APP-004)")
+            tc.check(r.ok, f"read of id 0x0803 (ET03) answered {r.describe()} (REQ-APP-004)", req="REQ-APP-004")
             if r.ok:
                 dut.decode(et(3), r.data, requirement="REQ-APP-004 (ET03 layout rests on ASM-TBL-02)")
         else:
@@ -71,7 +71,7 @@ def test_table_ids(tc, session, plan):
             tc.observe("BT00 does not list ET04: the address cross-check is not exercised")
             return
         r = dut.read(et(4))
-        tc.check(r.ok, f"read of id 0x0804 (ET04) answered {r.describe()} (REQ-APP-004)", stop=True)
+        tc.check(r.ok, f"read of id 0x0804 (ET04) answered {r.describe()} (REQ-APP-004)", stop=True, req="REQ-APP-004")
         value = dut.decode(et(4), r.data, requirement="REQ-APP-004 (ET04 layout rests on ASM-TBL-02)")
         if value is None:
             return
@@ -80,10 +80,10 @@ def test_table_ids(tc, session, plan):
             tc.check(value.transceiver_id == a.neuron_id,
                      f"id 0x0804 returned a table whose Neuron ID (ET04.4) is {value.transceiver_id.hex()}, not the "
                      f"DUT's {a.neuron_id.hex()}: it is not the DUT's ET04 (REQ-APP-004; ET04 layout rests on "
-                     "ASM-TBL-02)")
+                     "ASM-TBL-02)", req="REQ-APP-004")
         tc.check((value.subnet_id, value.node_id) == (a.subnet, a.node),
                  f"ET04 subnet/node {value.subnet_id}/{value.node_id} differ from the address the DUT answered on "
-                 f"({a.subnet}/{a.node}) (REQ-APP-004; rests on ASM-TBL-02)")
+                 f"({a.subnet}/{a.node}) (REQ-APP-004; rests on ASM-TBL-02)", req="REQ-APP-004")
 
 
 @testcase(
@@ -122,14 +122,14 @@ def test_full_read_count(tc, session, plan):
                            f"{dut.budget} data bytes (pixit.max_apdu {plan.pixit.max_apdu})")
                 continue
             if not tc.check(r.ok, f"full read of {table_name(tid)} (listed in BT00, {size} bytes) answered "
-                            f"{r.describe()} (REQ-APP-005)"):
+                            f"{r.describe()} (REQ-APP-005)", req="REQ-APP-005"):
                 continue
             if s.open_ended:
                 tc.check(len(r.data) >= size, f"full read of {table_name(tid)} returned {len(r.data)} bytes, fewer "
-                         f"than the {size} of its known fields (REQ-APP-005)")
+                         f"than the {size} of its known fields (REQ-APP-005)", req="REQ-APP-005")
             else:
                 tc.check(len(r.data) == size, f"full read of {table_name(tid)} returned {len(r.data)} bytes; the "
-                         f"table is {size} bytes for the dimensions the DUT declares (REQ-APP-005)")
+                         f"table is {size} bytes for the dimensions the DUT declares (REQ-APP-005)", req="REQ-APP-005")
             checked.append(table_name(tid))
         tc.observe(f"full reads judged: {', '.join(checked)}")
 
@@ -165,11 +165,11 @@ def test_partial_read_slice(tc, session, plan):
                     continue
                 r = dut.read_partial(tid, off, count)
                 if not tc.check(r.ok, f"partial read {table_name(tid)}[{off}:+{count}] answered {r.describe()} "
-                                "(REQ-APP-006)"):
+                                "(REQ-APP-006)", req="REQ-APP-006"):
                     continue
                 want = image[off:off + count]
                 tc.check(r.data == want, f"partial read {table_name(tid)}[{off}:+{count}] returned {hexs(r.data)}; "
-                         f"the full read has {hexs(want)} there (REQ-APP-006)")
+                         f"the full read has {hexs(want)} there (REQ-APP-006)", req="REQ-APP-006")
     with tc.step(3):
         long = next((t for t in dut.listed_tables() if (dut.size(t) or 0) >= 300), None)
         if long is None:
@@ -182,7 +182,8 @@ def test_partial_read_slice(tc, session, plan):
             if a == b:
                 break
         tc.require(a is not None and a == b, f"{table_name(long)}[256:+16] could not be read twice alike")
-        tc.check(r.ok, f"partial read {table_name(long)}[256:+16] answered {r.describe()} (REQ-APP-006)", stop=True)
+        tc.check(r.ok, f"partial read {table_name(long)}[256:+16] answered {r.describe()} (REQ-APP-006)", stop=True,
+                 req="REQ-APP-006")
         tc.check(r.data == a, f"partial read {table_name(long)}[256:+16] returned {hexs(r.data)}, not the "
                  f"bytes read at that offset before and after ({hexs(a or b'')}) (REQ-APP-003, REQ-APP-006)")
 
@@ -212,22 +213,23 @@ def test_partial_read_overrun(tc, session, plan):
     with tc.step(2):
         r = dut.read_partial(tid, size - 4, 12)
         tc.check(r.ok, f"partial read {table_name(tid)}[{size - 4}:+12] running 8 bytes past the end answered "
-                 f"{r.describe()}; an overrun is no error (REQ-APP-007)", stop=True)
+                 f"{r.describe()}; an overrun is no error (REQ-APP-007)", stop=True, req="REQ-APP-007")
         want = image[-4:] + bytes(8)
         tc.check(r.data == want, f"partial read {table_name(tid)}[{size - 4}:+12] returned {hexs(r.data)}; expected "
-                 f"the last 4 table bytes then 8 zeros: {hexs(want)} (REQ-APP-007)")
+                 f"the last 4 table bytes then 8 zeros: {hexs(want)} (REQ-APP-007)", req="REQ-APP-007")
     with tc.step(3):
         for off in (size, size + 64):
             r = dut.read_partial(tid, off, 8)
             if r.ok:
                 tc.check(r.data == bytes(8), f"partial read {table_name(tid)}[{off}:+8], at or past the end of the "
                          f"{size}-byte table, returned {hexs(r.data)}: only zeros may come back (REQ-APP-008, "
-                         "inferred)")
+                         "inferred)", req="REQ-APP-008")
             else:
                 tc.check(r.code in (ResponseCode.ONP, ResponseCode.IAR),
                          f"partial read {table_name(tid)}[{off}:+8] past the end answered {r.describe()}; "
-                         "zeros, 0x04 or 0x05 expected (REQ-APP-008, inferred: that code is undocumented)")
-                tc.check(not r.data, f"refusal carries data {hexs(r.data)} (REQ-APP-008)")
+                         "zeros, 0x04 or 0x05 expected (REQ-APP-008, inferred: that code is undocumented)",
+                         req="REQ-APP-008")
+                tc.check(not r.data, f"refusal carries data {hexs(r.data)} (REQ-APP-008)", req="REQ-APP-008")
 
 
 @testcase(

@@ -1,6 +1,6 @@
 """APP write services: full and partial write, count rules, refusals (TS 104 001 Clause 9).
 
-Every case works on a "scratch" table (services/appkit.py SCRATCH: ET03 utility serial number, else BT05
+Every case works on a "scratch" table (osgpct/dut.py SCRATCH: ET03 utility serial number, else BT05
 device identification) that BT00 lists as written, and writes its original content back at the end.
 
 Sources (osgpct/requirements.yaml): MEP-DG Table 2.5 p.10-11, Table 2.7 p.12 and the write example p.17.
@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from osgp.app import ResponseCode, bt, table_name
 from osgp.tables import schema
+from osgpct.dut import DEFINED_CODES, Dut, hexs
 from osgpct.testcase import testcase
-from osgpct.testcases.services.appkit import DEFINED_CODES, Dut, hexs
 
 
 def scratch_setup(dut: Dut) -> tuple[int, bytes, int, int, bytes]:
@@ -57,12 +57,13 @@ def test_full_write_roundtrip(tc, session, plan):
     with dut.restoring(tid, original):
         with tc.step(2):
             r = dut.write(tid, new)
-            tc.check(r.ok, f"full write of {table_name(tid)} answered {r.describe()} (REQ-APP-009)", stop=True)
+            tc.check(r.ok, f"full write of {table_name(tid)} answered {r.describe()} (REQ-APP-009)", stop=True,
+                     req="REQ-APP-009")
         with tc.step(3):
             back = dut.read(tid)
             tc.check(back.ok, f"read after the write answered {back.describe()}", stop=True)
             tc.check(back.data == new, f"{table_name(tid)} read back {hexs(back.data)} after writing {hexs(new)}: "
-                     f"{diff(back.data, new)} (REQ-APP-009)")
+                     f"{diff(back.data, new)} (REQ-APP-009)", req="REQ-APP-009")
     with tc.step(4):
         pass  # the restore ran above; a failure to restore is recorded there
 
@@ -192,7 +193,7 @@ def test_write_short_data(tc, session, plan):
         with tc.step(4):
             r = dut.read(bt(0))
             tc.check(r.ok, f"after the short writes, a read of BT00 answered {r.describe()}: the DUT must keep "
-                     "serving (REQ-APP-012)")
+                     "serving (REQ-APP-012)", req="REQ-APP-012")
     with tc.step(5):
         pass
 
@@ -220,11 +221,11 @@ def test_write_out_of_range(tc, session, plan):
         tc.require(missing is not None, "BT00 lists every basic table id of its bitmap")
         r = dut.write(bt(missing), bytes(4))
         tc.check(r.code in refusals, f"full write to {table_name(missing)} (not listed in BT00) answered "
-                 f"{r.describe()}; 0x04 or 0x05 expected (REQ-APP-019, inferred)")
+                 f"{r.describe()}; 0x04 or 0x05 expected (REQ-APP-019, inferred)", req="REQ-APP-019")
     with tc.step(2):
         r = dut.read(bt(missing))
         tc.check(r.code == ResponseCode.IAR, f"read of {table_name(missing)} after the refused write answered "
-                 f"{r.describe()}; the table must still not exist (0x05) (REQ-APP-019)")
+                 f"{r.describe()}; the table must still not exist (0x05) (REQ-APP-019)", req="REQ-APP-019")
     if not dut.partial_write:
         tc.observe("PICS_PARTIAL_WRITE false: the write beyond the end is not sent")
         return
@@ -233,13 +234,14 @@ def test_write_out_of_range(tc, session, plan):
         at = len(original) + 16
         r = dut.write_partial(tid, at, b"\x55\xaa")
         tc.check(r.code in refusals, f"partial write {table_name(tid)}[{at}:+2], past the end of the "
-                 f"{len(original)}-byte table, answered {r.describe()}; 0x04 or 0x05 expected (REQ-APP-019, inferred)")
+                 f"{len(original)}-byte table, answered {r.describe()}; 0x04 or 0x05 expected (REQ-APP-019, inferred)",
+                 req="REQ-APP-019")
     with tc.step(4):
         back = dut.read(tid)
         tc.check(back.ok, f"read of {table_name(tid)} answered {back.describe()}", stop=True)
         ok = back.data == original
         tc.check(ok, f"{table_name(tid)} changed after a write beyond its end: {diff(back.data, original)} "
-                 "(REQ-APP-019)")
+                 "(REQ-APP-019)", req="REQ-APP-019")
         if not ok:
             dut.restore(tid, original)
 

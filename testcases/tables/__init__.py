@@ -1,1 +1,1 @@
-"""tables test cases of osgp-conformance (a package so they can share services/appkit.py)."""
+"""tables test cases of osgp-conformance (a package; the shared helpers are the DUT facade, osgpct/dut.py)."""

@@ -8,9 +8,8 @@ from __future__ import annotations
 
 from osgp.app import ResponseCode, bt, et, table_name
 from osgp.tables import BT03_MFG_STATUS, Dimensions, schema
-from osgpct.testcase import testcase
-from osgpct.testcases.services.appkit import Dut, hexs
-from osgpct.verdicts import Verdict
+from osgpct.dut import Dut, hexs
+from osgpct.testcase import Verdict, testcase
 
 #: ISO 646 (CHAR_FORMAT 1) and ISO 8859-1 (CHAR_FORMAT 2) graphic characters, plus space and NUL padding.
 _CHARSETS = {1: frozenset(range(0x20, 0x7F)) | {0}, 2: frozenset(range(0x20, 0x7F)) | frozenset(range(0xA0, 0x100))
@@ -41,9 +40,9 @@ def test_bt00_length(tc, session, plan):
     dut = Dut(tc, session, plan)
     with tc.step(1):
         r = dut.read(bt(0))
-        tc.check(r.ok, f"BT00 read answered {r.describe()} (REQ-TBL-001)", stop=True)
+        tc.check(r.ok, f"BT00 read answered {r.describe()} (REQ-TBL-001)", stop=True, req="REQ-TBL-001")
         tc.check(len(r.data) >= 19, f"BT00 is {len(r.data)} bytes, shorter than its 19-byte header (REQ-TBL-001)",
-                 stop=True)
+                 stop=True, req="REQ-TBL-001")
     with tc.step(2):
         header = schema(bt(0))
         dims = Dimensions.from_tables({bt(0): header.decode_partial(r.data[:19], Dimensions.from_tables({}))})
@@ -51,7 +50,7 @@ def test_bt00_length(tc, session, plan):
         tc.check(len(r.data) == expected,
                  f"BT00 is {len(r.data)} bytes but its dimensions (std tables {r.data[13]}, mfg tables {r.data[14]},"
                  f" std procs {r.data[15]}, mfg procs {r.data[16]}) imply {expected} (REQ-TBL-005, inferred: the "
-                 "guides call everything from offset 19 reserved)")
+                 "guides call everything from offset 19 reserved)", req="REQ-TBL-005")
 
 
 @testcase(
@@ -75,18 +74,20 @@ def test_bt00_formats(tc, session, plan):
         b = dut.bt00()
     with tc.step(2):
         tc.check(b.data_order == 0, f"BT00 DATA_ORDER is {b.data_order}; OSGP table data is LSB first (0) "
-                 "(REQ-TBL-002)")
+                 "(REQ-TBL-002)", req="REQ-TBL-002")
         tc.check(b.char_format in (1, 2), f"BT00 CHAR_FORMAT is {b.char_format}; 1 (ISO 646) or 2 (ISO 8859-1) "
-                 "expected (REQ-TBL-002)")
-        tc.check(b.int_format == 0, f"BT00 INT_FORMAT is {b.int_format}; 0 (two's complement) expected (REQ-TBL-002)")
-        tc.check(b.tm_format == 2, f"BT00 TM_FORMAT is {b.tm_format}; 2 (UINT8 fields) expected (REQ-TBL-003)")
+                 "expected (REQ-TBL-002)", req="REQ-TBL-002")
+        tc.check(b.int_format == 0, f"BT00 INT_FORMAT is {b.int_format}; 0 (two's complement) expected (REQ-TBL-002)",
+                 req="REQ-TBL-002")
+        tc.check(b.tm_format == 2, f"BT00 TM_FORMAT is {b.tm_format}; 2 (UINT8 fields) expected (REQ-TBL-003)",
+                 req="REQ-TBL-003")
         tc.check((b.ni_format1, b.ni_format2) == (8, 8), f"BT00 NI_FORMAT1/NI_FORMAT2 are {b.ni_format1}/"
-                 f"{b.ni_format2}; 8 (INT32) expected (REQ-TBL-004)")
+                 f"{b.ni_format2}; 8 (INT32) expected (REQ-TBL-004)", req="REQ-TBL-004")
     with tc.step(3):
         tc.observe_pics(b)
         if dut.partial_read:
             tc.check(b.data_access_method in (1, 3), f"PICS_PARTIAL_READ is declared but BT00 DATA_ACCESS_METHOD is "
-                     f"{b.data_access_method}; 1 or 3 expected (REQ-TBL-002)")
+                     f"{b.data_access_method}; 1 or 3 expected (REQ-TBL-002)", req="REQ-TBL-002")
 
 
 @testcase(
@@ -118,18 +119,18 @@ def test_bitmap_scan(tc, session, plan):
                 if r.code == ResponseCode.ONP:
                     size = dut.size(tid)
                     tc.check(size is None or size > dut.budget, f"{table_name(tid)} is listed in BT00 but a full read "
-                             f"answered 0x04 although it is {size} bytes (REQ-TBL-006, inferred)")
+                             f"answered 0x04 although it is {size} bytes (REQ-TBL-006, inferred)", req="REQ-TBL-006")
                     tc.observe(f"{table_name(tid)}: 0x04 to a full read (longer than one answer)")
                 elif not r.ok and _write_only(tid):
                     tc.check(r.code != ResponseCode.IAR, f"{table_name(tid)} is listed in BT00 but a read answered "
-                             "0x05 (not implemented) (REQ-TBL-006)")
+                             "0x05 (not implemented) (REQ-TBL-006)", req="REQ-TBL-006")
                     tc.observe(f"{table_name(tid)} (write-only per the guides) refused a read: {r.describe()}")
                 elif r.code == ResponseCode.ISC:
                     tc.record(Verdict.INCONC, f"{table_name(tid)} is listed but the key of the plan may not read it "
                               "(0x03)")
                 else:
                     tc.check(r.ok, f"{table_name(tid)} is listed in BT00 but a read answered {r.describe()} "
-                             "(REQ-TBL-006, inferred: C12.19 bitmaps)")
+                             "(REQ-TBL-006, inferred: C12.19 bitmaps)", req="REQ-TBL-006")
             else:
                 tc.check(r.code == ResponseCode.IAR, f"{table_name(tid)} is not listed in BT00 but a read answered "
                          f"{r.describe()}; 0x05 expected (REQ-APP-018"
@@ -166,7 +167,7 @@ def test_bt01_identity(tc, session, plan):
     with tc.step(2):
         want = 24 if b.id_form == 1 else 32
         tc.check(len(data) == want, f"BT01 is {len(data)} bytes; BT00 ID_FORM {b.id_form} makes it {want} "
-                 "(REQ-TBL-007)", stop=True)
+                 "(REQ-TBL-007)", stop=True, req="REQ-TBL-007")
         value = dut.decode(bt(1), data, requirement="REQ-TBL-007")
     with tc.step(3):
         s, dims = schema(bt(1)), dut.dims()
@@ -174,19 +175,19 @@ def test_bt01_identity(tc, session, plan):
             off, n = s.field_offset("mfg_serial_number", dims)
             nibbles = [x for byte in data[off:off + n] for x in (byte >> 4, byte & 0xF)]
             tc.check(all(x <= 9 for x in nibbles), f"BT01 serial number {hexs(data[off:off + n])} holds nibbles "
-                     "other than BCD digits 0-9 (REQ-TBL-007)")
+                     "other than BCD digits 0-9 (REQ-TBL-007)", req="REQ-TBL-007")
         charset = _CHARSETS.get(b.char_format, _CHARSETS[2])
         for path in ("manufacturer", "ed_model") + (("mfg_serial_number",) if b.id_form == 0 else ()):
             off, n = s.field_offset(path, dims)
             bad = [c for c in data[off:off + n] if c not in charset]
             tc.check(not bad, f"BT01.{path} {hexs(data[off:off + n])} holds bytes outside CHAR_FORMAT "
-                     f"{b.char_format}: {hexs(bytes(bad))} (REQ-TBL-007)")
+                     f"{b.char_format}: {hexs(bytes(bad))} (REQ-TBL-007)", req="REQ-TBL-007")
     with tc.step(4):
         if value is None:
             return
         x, yy, zz = value.fw_major, value.fw_minor, value.fw_build
         tc.check(x <= 9 and yy <= 99 and zz <= 31, f"BT01 firmware version {x}.{yy}.{zz} (bytes 14-15) is out of "
-                 "range: x ≤ 9, yy ≤ 99, zz ≤ 31 (REQ-TBL-008)")
+                 "range: x ≤ 9, yy ≤ 99, zz ≤ 31 (REQ-TBL-008)", req="REQ-TBL-008")
         shown = f"{x}.{yy:02d}.{zz:02d}"
         declared = plan.dut.firmware
         if declared:

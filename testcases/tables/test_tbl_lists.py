@@ -16,8 +16,8 @@ import datetime as dt
 
 from osgp.app import bt, table_name
 from osgp.tables import BT03_MFG_STATUS, LTimeDate, Record, procedure, split_extended_status
+from osgpct.dut import Dut
 from osgpct.testcase import testcase
-from osgpct.testcases.services.appkit import Dut
 
 _MFG_ITEM = {name: n for n, name in BT03_MFG_STATUS.items()}
 MAX_EVENTS = 600  # events this suite will generate to wrap a history log
@@ -27,7 +27,7 @@ def run_ok(dut: Dut, number: int, params: bytes, what: str) -> None:
     """Run a procedure the case needs as a mechanism; INCONC unless it completes (result 0)."""
     tc = dut.tc
     tc.require(number in dut.bt00().std_proc_used, f"BT00 does not list BP{number:02d} ({what})")
-    out = dut.run_procedure(number, params)
+    out = dut.call(number, params)
     tc.require(out.accepted and out.echoed and out.result.result == 0,
                f"BP{number:02d} ({what}) did not complete: BT07 write {out.write.describe()}, BT08 {out.result}")
 
@@ -206,24 +206,27 @@ def test_lp_overflow_dut_time(tc, session, plan):
                 full = st.nbr_unread_blocks >= s61.nbr_blks
                 tc.check(st1.overflow_flag == full or (st.overflow_flag and st1.overflow_flag),
                          f"BT63 overflow flag {'set' if st1.overflow_flag else 'clear'} after a new block with "
-                         f"{st.nbr_unread_blocks} of {s61.nbr_blks} blocks unread (REQ-TBL-047)", stop=True)
+                         f"{st.nbr_unread_blocks} of {s61.nbr_blks} blocks unread (REQ-TBL-047)", stop=True,
+                         req="REQ-TBL-047")
             st = st1
             if st.overflow_flag:
                 break
         tc.check(st.overflow_flag, f"{s61.nbr_blks + 3} blocks closed unread without the BT63 overflow flag "
-                 "(REQ-TBL-047)", stop=True)
+                 "(REQ-TBL-047)", stop=True, req="REQ-TBL-047")
         a = bt03_alarm()
-        tc.check(a is None or a, "BT63 flags overflow but the BT03 'LP overflow' alarm is clear (REQ-TBL-047)")
+        tc.check(a is None or a, "BT63 flags overflow but the BT03 'LP overflow' alarm is clear (REQ-TBL-047)",
+                 req="REQ-TBL-047")
     with tc.step(3):
         dut.wait(step, "recording goes on after the overflow")
         st1 = status()
-        tc.check(st1.overflow_flag, "the BT63 overflow flag cleared by itself (REQ-TBL-048)")
+        tc.check(st1.overflow_flag, "the BT63 overflow flag cleared by itself (REQ-TBL-048)", req="REQ-TBL-048")
         moved = (st1.last_block_seq_nbr, st1.nbr_valid_int) != (st.last_block_seq_nbr, st.nbr_valid_int)
-        tc.check(moved, "no interval recorded after the overflow: recording stopped (REQ-TBL-047)")
+        tc.check(moved, "no interval recorded after the overflow: recording stopped (REQ-TBL-047)", req="REQ-TBL-047")
     with tc.step(4):
         clear_list(dut, code, st1.nbr_unread_blocks, "load profile")
         st2 = status()
-        tc.check(not st2.overflow_flag, "the BT63 overflow flag is still set after BP05/BP04 (REQ-TBL-048)")
+        tc.check(not st2.overflow_flag, "the BT63 overflow flag is still set after BP05/BP04 (REQ-TBL-048)",
+                 req="REQ-TBL-048")
         a = bt03_alarm()
         if a:
             tc.observe("the BT03 'LP overflow' alarm is still set after BP05/BP04 (latched alarm?)")

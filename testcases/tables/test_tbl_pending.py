@@ -1,7 +1,7 @@
 """Pending tables: BT04, writes to table id + 4096 with a PED, activation by time or by BP12/BP13
 (TS 104 001 Clause 5, Annex A).
 
-Every case works on a scratch table (services/appkit.py SCRATCH: ET03, else BT05) that BT00 lists as written,
+Every case works on a scratch table (osgpct/dut.py SCRATCH: ET03, else BT05) that BT00 lists as written,
 clears what it left pending (BP15, else BP14) and writes the base table's original content back. The activation
 procedures BP12/BP13/BP15 are used here as the pending mechanism needs them (their own behaviour is judged by the
 PRC test cases).
@@ -18,9 +18,8 @@ from collections.abc import Iterator
 
 from osgp.app import bt, pending, table_name
 from osgp.tables import Ped, Record, STimeDate, schema
-from osgpct.testcase import testcase
-from osgpct.testcases.services.appkit import ERROR_CODES, Dut, hexs, ped_bytes
-from osgpct.verdicts import Verdict
+from osgpct.dut import ERROR_CODES, Dut, hexs, ped_bytes
+from osgpct.testcase import Verdict, testcase
 
 EV_PENDING_ACTIVATED = 28  # C12.19 standard event "pending table activated"
 
@@ -76,10 +75,10 @@ class Pend:
         dut, tc = self.dut, self.dut.tc
         procs = dut.bt00().std_proc_used
         if 13 in procs:
-            out = dut.run_procedure(13, ped_bytes(self.ped))
+            out = dut.call(13, ped_bytes(self.ped))
         else:
             tc.require(12 in procs, "BT00 lists neither BP12 nor BP13: pending tables cannot be activated by hand")
-            out = dut.run_procedure(12)
+            out = dut.call(12)
         tc.require(out.accepted and out.echoed, f"activation procedure {out.number} not run: BT07 write answered "
                    f"{out.write.describe()}, BT08 {out.result}")
         tc.require(out.result.result == 0, f"activation procedure {out.number} posted result {out.result.result}")
@@ -103,11 +102,11 @@ class Pend:
             return
         procs = dut.bt00().std_proc_used
         if 15 in procs:
-            out = dut.run_procedure(15, ped_bytes(rec.ped if rec is not None else self.ped))
+            out = dut.call(15, ped_bytes(rec.ped if rec is not None else self.ped))
             if bt04 is None:
                 return  # nothing to judge the outcome against
         elif 14 in procs:
-            out = dut.run_procedure(14)
+            out = dut.call(14)
         else:
             dut.tc.record(Verdict.INCONC, f"{table_name(pending(self.tid))} is left pending: BT00 lists neither "
                           "BP14 nor BP15")
@@ -214,23 +213,24 @@ def test_pending_manual_dut_time(tc, session, plan):
             if bt04 is not None:
                 rec = p.record(bt04)
                 tc.check(rec is not None and rec.still_pending, f"BT04 holds no still-pending record for "
-                         f"{table_name(p.tid)} with PED {hexs(ped_bytes(p.ped))} after the write (REQ-TBL-013)")
+                         f"{table_name(p.tid)} with PED {hexs(ped_bytes(p.ped))} after the write (REQ-TBL-013)",
+                         req="REQ-TBL-013")
                 tc.check(p.listed_pending(bt04), f"BT04 bitmaps do not flag {table_name(p.tid)} as pending "
-                         "(REQ-TBL-013)")
+                         "(REQ-TBL-013)", req="REQ-TBL-013")
             tc.check(p.state() == "old", f"{table_name(p.tid)} took the pending image at once although its PED is "
-                     "manual (code 2) (REQ-TBL-017)", stop=True)
+                     "manual (code 2) (REQ-TBL-017)", stop=True, req="REQ-TBL-017")
         with tc.step(4):
             dut.wait(120, "a manual PED must not activate by itself")
             tc.check(p.state() == "old", f"{table_name(p.tid)} took the pending image without BP12/BP13 (REQ-TBL-017)",
-                     stop=True)
+                     stop=True, req="REQ-TBL-017")
         with tc.step(5):
             p.activate()
             state = p.state()
             tc.check(state == "new", f"after BP13 {table_name(p.tid)} holds the {state} content, not the pending "
-                     "image (REQ-TBL-017)")
+                     "image (REQ-TBL-017)", req="REQ-TBL-017")
             rec = p.record(dut.bt04())
             tc.check(rec is None or not rec.still_pending, "the BT04 record is still pending after BP13 "
-                     "(REQ-TBL-017)")
+                     "(REQ-TBL-017)", req="REQ-TBL-017")
         with tc.step(6):
             check_activation_logged(dut, p, seq, t0)
     with tc.step(7):
@@ -271,19 +271,19 @@ def test_pending_absolute_dut_time(tc, session, plan):
             if bt04 is not None:
                 rec = p.record(bt04)
                 tc.check(rec is not None and rec.still_pending, f"BT04 holds no still-pending record with PED "
-                         f"{when} (REQ-TBL-013)")
+                         f"{when} (REQ-TBL-013)", req="REQ-TBL-013")
         with tc.step(3):
             dut.wait(max(at - 45 - clock_utc(dut), 0), "until 45 s before the PED time")
             tc.check(p.state() == "old", f"{table_name(p.tid)} took the pending image before its PED time {when} "
-                     "(REQ-TBL-015)", stop=True)
+                     "(REQ-TBL-015)", stop=True, req="REQ-TBL-015")
         with tc.step(4):
             dut.wait(max(at + 45 - clock_utc(dut), 0), "until 45 s after the PED time")
             state = p.state()
             tc.check(state == "new", f"45 s after the PED time {when} {table_name(p.tid)} holds the {state} content, "
-                     "not the pending image (REQ-TBL-015)")
+                     "not the pending image (REQ-TBL-015)", req="REQ-TBL-015")
             rec = p.record(dut.bt04())
             tc.check(rec is None or not rec.still_pending, "the BT04 record is still pending after its time "
-                     "(REQ-TBL-015)")
+                     "(REQ-TBL-015)", req="REQ-TBL-015")
         with tc.step(5):
             if state == "new":
                 check_activation_logged(dut, p, seq, at)
@@ -317,15 +317,15 @@ def test_pending_relative_dut_time(tc, session, plan):
         with tc.step(3):
             dut.wait(60, "half the relative PED delay")
             tc.check(p.state() == "old", f"{table_name(p.tid)} took the pending image 60 s into a 2-min relative PED "
-                     "(REQ-TBL-016)", stop=True)
+                     "(REQ-TBL-016)", stop=True, req="REQ-TBL-016")
         with tc.step(4):
             dut.wait(90, "past the relative PED delay")
             state = p.state()
             tc.check(state == "new", f"150 s after a write with a 2-min relative PED {table_name(p.tid)} holds the "
-                     f"{state} content, not the pending image (REQ-TBL-016)")
+                     f"{state} content, not the pending image (REQ-TBL-016)", req="REQ-TBL-016")
             rec = p.record(dut.bt04())
             tc.check(rec is None or not rec.still_pending, "the BT04 record is still pending after its delay "
-                     "(REQ-TBL-016)")
+                     "(REQ-TBL-016)", req="REQ-TBL-016")
     with tc.step(5):
         pass
 
@@ -358,17 +358,18 @@ def test_pending_partial(tc, session, plan):
         with tc.step(2):
             w = dut.write_partial(pending(p.tid), at, ped_bytes(p.ped) + data)
             tc.check(w.ok, f"partial write of {table_name(pending(p.tid))} at offset {at} with count {6 + k} (PED + "
-                     f"{k} bytes) answered {w.describe()} (REQ-TBL-014)", stop=True)
+                     f"{k} bytes) answered {w.describe()} (REQ-TBL-014)", stop=True, req="REQ-TBL-014")
         with tc.step(3):
             r = dut.read_partial(pending(p.tid), at, 6 + k)
             tc.check(r.ok, f"partial read of {table_name(pending(p.tid))}[{at}:+{6 + k}] answered {r.describe()} "
-                     "(REQ-TBL-014)", stop=True)
+                     "(REQ-TBL-014)", stop=True, req="REQ-TBL-014")
             want = ped_bytes(p.ped) + data
             tc.check(r.data == want, f"partial read of {table_name(pending(p.tid))} at offset {at}, count {6 + k}, "
-                     f"returned {hexs(r.data)}; the PED then the bytes written at {at}: {hexs(want)} (REQ-TBL-014)")
+                     f"returned {hexs(r.data)}; the PED then the bytes written at {at}: {hexs(want)} (REQ-TBL-014)",
+                     req="REQ-TBL-014")
         with tc.step(4):
             tc.check(p.state() == "old", f"{table_name(p.tid)} changed although its pending copy has a manual PED "
-                     "(REQ-TBL-017)")
+                     "(REQ-TBL-017)", req="REQ-TBL-017")
     with tc.step(5):
         pass
 

@@ -11,8 +11,8 @@ import calendar
 
 from osgp.app import bt, table_name
 from osgp.tables import Severity, schema
+from osgpct.dut import ERROR_CODES, READ_ONLY, TABLE_REQUIREMENT, Dut, hexs, time_problems
 from osgpct.testcase import testcase
-from osgpct.testcases.services.appkit import ERROR_CODES, READ_ONLY, TABLE_REQUIREMENT, Dut, hexs, time_problems
 
 _REGISTER_COUNTS = ("nbr_self_reads", "nbr_summations", "nbr_demands", "nbr_coin_values", "nbr_occur", "nbr_tiers",
                     "nbr_present_demands", "nbr_present_values")
@@ -73,7 +73,7 @@ def test_table_sizes(tc, session, plan):
         for tid, value in images.items():
             problems = time_problems(value)
             tc.check(not problems, f"{table_name(tid)} date/time fields out of range: {'; '.join(problems[:4])} "
-                     "(REQ-TBL-003)")
+                     "(REQ-TBL-003)", req="REQ-TBL-003")
 
 
 @testcase(
@@ -101,8 +101,9 @@ def test_register_dimensions(tc, session, plan):
                 tc.observe(f"BT00 does not list {table_name(tid)}")
                 continue
             r = dut.read(tid)
-            if tc.check(r.ok, f"{table_name(tid)} read answered {r.describe()} (REQ-TBL-021)") and \
-                    tc.check(len(r.data) == 10, f"{table_name(tid)} is {len(r.data)} bytes, not 10 (REQ-TBL-021)"):
+            if tc.check(r.ok, f"{table_name(tid)} read answered {r.describe()} (REQ-TBL-021)", req="REQ-TBL-021") and \
+                    tc.check(len(r.data) == 10, f"{table_name(tid)} is {len(r.data)} bytes, not 10 (REQ-TBL-021)",
+                             req="REQ-TBL-021"):
                 values[tid] = dut.decode(tid, r.data)
         bt21 = values.get(bt(21))
         tc.require(bt21 is not None, "BT21 could not be decoded")
@@ -111,26 +112,27 @@ def test_register_dimensions(tc, session, plan):
         if bt20 is not None:
             for name in _REGISTER_COUNTS:
                 tc.check(bt21[name] <= bt20[name], f"BT21.{name} = {bt21[name]} exceeds the BT20 maximum "
-                         f"{bt20[name]} (REQ-TBL-021)")
+                         f"{bt20[name]} (REQ-TBL-021)", req="REQ-TBL-021")
             for name, v in bt21.items():
                 if isinstance(v, bool) and v:
-                    tc.check(bt20[name], f"BT21 flag {name} is set but BT20 (the maximum) has it clear (REQ-TBL-021)")
+                    tc.check(bt20[name], f"BT21 flag {name} is set but BT20 (the maximum) has it clear (REQ-TBL-021)",
+                             req="REQ-TBL-021")
             tc.check(bt21.self_read_demand_reset & ~bt20.self_read_demand_reset == 0,
                      f"BT21 SELF_READ_DEMAND_RESET {bt21.self_read_demand_reset} beyond BT20's "
-                     f"{bt20.self_read_demand_reset} (REQ-TBL-021)")
+                     f"{bt20.self_read_demand_reset} (REQ-TBL-021)", req="REQ-TBL-021")
     with tc.step(3):
         if dut.listed(bt(22)):
             r = dut.read(bt(22))
-            tc.check(r.ok, f"BT22 read answered {r.describe()} (REQ-TBL-022)", stop=True)
+            tc.check(r.ok, f"BT22 read answered {r.describe()} (REQ-TBL-022)", stop=True, req="REQ-TBL-022")
             nd = bt21.nbr_demands
             want = bt21.nbr_summations + nd + (nd + 7) // 8 + 2 * bt21.nbr_coin_values
             tc.check(len(r.data) == want, f"BT22 is {len(r.data)} bytes; BT21 gives {bt21.nbr_summations} + {nd} + "
-                     f"{(nd + 7) // 8} + 2×{bt21.nbr_coin_values} = {want} (REQ-TBL-022)")
+                     f"{(nd + 7) // 8} + 2×{bt21.nbr_coin_values} = {want} (REQ-TBL-022)", req="REQ-TBL-022")
             bt22 = dut.decode(bt(22), r.data, requirement="REQ-TBL-022")
             if bt22 is not None:
                 bad = [a for a in bt22.coin_demand_assoc if a >= nd]
                 tc.check(not bad, f"BT22 coincident-to-demand associations {bad} are not below BT21.4 = {nd} "
-                         "(REQ-TBL-022)")
+                         "(REQ-TBL-022)", req="REQ-TBL-022")
         else:
             tc.observe("BT00 does not list BT22")
     with tc.step(4):
@@ -138,7 +140,8 @@ def test_register_dimensions(tc, session, plan):
             image = dut.read_image(bt(23))
             tc.require(image is not None, "BT23 could not be read")
             want = dut.size(bt(23))
-            tc.check(len(image) == want, f"BT23 is {len(image)} bytes; BT21 implies {want} (REQ-TBL-023)")
+            tc.check(len(image) == want, f"BT23 is {len(image)} bytes; BT21 implies {want} (REQ-TBL-023)",
+                     req="REQ-TBL-023")
         else:
             tc.observe("BT00 does not list BT23")
 
@@ -250,15 +253,16 @@ def test_tou_state_dut_time(tc, session, plan):
         r = dut.read(bt(55))
         b = dut.read(bt(52))
         tc.require(a.ok and b.ok, f"BT52 reads answered {a.describe()} / {b.describe()}")
-        tc.check(r.ok, f"BT55 read answered {r.describe()} (REQ-TBL-030)", stop=True)
-        tc.check(len(r.data) == 9, f"BT55 is {len(r.data)} bytes, not 9 (REQ-TBL-030)", stop=True)
+        tc.check(r.ok, f"BT55 read answered {r.describe()} (REQ-TBL-030)", stop=True, req="REQ-TBL-030")
+        tc.check(len(r.data) == 9, f"BT55 is {len(r.data)} bytes, not 9 (REQ-TBL-030)", stop=True, req="REQ-TBL-030")
         bt55 = dut.decode(bt(55), r.data, requirement="REQ-TBL-030")
         t0, t1 = dut.decode(bt(52), a.data), dut.decode(bt(52), b.data)
         tc.require(bt55 is not None and t0 is not None and t1 is not None, "BT52/BT55 do not decode")
         tc.check(bt55.tm_zn_applied_flag and bt55.dst_applied_flag, f"BT55 qualifier TZ applied "
                  f"{int(bt55.tm_zn_applied_flag)}, DST applied {int(bt55.dst_applied_flag)}; a local clock has both "
-                 "set (REQ-TBL-030)")
-        tc.check(not bt55.clock_calendar.problems(), f"BT55 time: {bt55.clock_calendar.problems()} (REQ-TBL-030)")
+                 "set (REQ-TBL-030)", req="REQ-TBL-030")
+        tc.check(not bt55.clock_calendar.problems(), f"BT55 time: {bt55.clock_calendar.problems()} (REQ-TBL-030)",
+                 req="REQ-TBL-030")
     with tc.step(2):
         if dut.listed(bt(53)):
             r53 = dut.read(bt(53))
@@ -266,12 +270,14 @@ def test_tou_state_dut_time(tc, session, plan):
             bt53 = dut.decode(bt(53), r53.data)
             tc.require(bt53 is not None, "BT53 does not decode")
             tz = bt53.time_zone_offset
-            tc.check(-720 <= tz <= 840, f"BT53 time-zone offset {tz} min outside −720..+840 (REQ-TBL-031)")
+            tc.check(-720 <= tz <= 840, f"BT53 time-zone offset {tz} min outside −720..+840 (REQ-TBL-031)",
+                     req="REQ-TBL-031")
             shift = tz * 60 + (bt53.dst_time_amt * 60 if bt55.dst_flag else 0)
             local = utc_of(bt55.clock_calendar)
             lo, hi = utc_of(t0.clock_calendar) + shift - 2, utc_of(t1.clock_calendar) + shift + 2
             tc.check(lo <= local <= hi, f"BT55 local time {bt55.clock_calendar.to_datetime()} is not BT52 UTC "
-                     f"{t0.clock_calendar.to_datetime()} shifted by the BT53 offset ({shift} s) (REQ-TBL-030)")
+                     f"{t0.clock_calendar.to_datetime()} shifted by the BT53 offset ({shift} s) (REQ-TBL-030)",
+                     req="REQ-TBL-030")
         else:
             tc.observe("BT00 does not list BT53: offset checks not exercised")
     with tc.step(3):
@@ -280,19 +286,19 @@ def test_tou_state_dut_time(tc, session, plan):
         image = dut.read_image(bt(54))
         tc.require(image is not None, "BT54 could not be read")
         tc.check(len(image) == bt50.calendar_tbl_size, f"BT54 is {len(image)} bytes; BT50 CALENDAR_TBL_SIZE is "
-                 f"{bt50.calendar_tbl_size} (REQ-TBL-032)")
+                 f"{bt50.calendar_tbl_size} (REQ-TBL-032)", req="REQ-TBL-032")
         days = (7 if bt50.separate_weekdays_flag else 3) + bt50.nbr_special_sched
         want = 3 * (bt50.nbr_non_recurr_dates + bt50.nbr_recurr_dates + bt50.nbr_tier_switches) \
             + days * bt50.nbr_seasons + 4
         tc.check(bt50.calendar_tbl_size == want, f"BT50 CALENDAR_TBL_SIZE {bt50.calendar_tbl_size}, but its counts "
-                 f"give {want} (REQ-TBL-032)")
+                 f"give {want} (REQ-TBL-032)", req="REQ-TBL-032")
         bt54 = dut.decode(bt(54), image, requirement="REQ-TBL-032")
         tc.require(bt54 is not None, "BT54 does not decode")
         if bt50.sort_tier_switches_flag:
             for sch in sorted({s.day_sch_num for s in bt54.tier_switches}):
                 times = [s.switch_hour * 60 + s.switch_min for s in bt54.tier_switches if s.day_sch_num == sch]
                 tc.check(times == sorted(times), f"BT50 says tier switches are sorted, but day schedule {sch} of BT54 "
-                         f"has them at {times} (REQ-TBL-033, inferred)")
+                         f"has them at {times} (REQ-TBL-033, inferred)", req="REQ-TBL-033")
         else:
             tc.observe("BT50 does not set SORT_TIER_SWITCHES: REQ-TBL-033 not exercised")
     with tc.step(4):
@@ -308,7 +314,7 @@ def test_tou_state_dut_time(tc, session, plan):
             c = bt55.clock_calendar
             tier, nxt = _tier_now(bt54, bt50, bt55.day_of_week, bt55.season, c.hour, c.minute)
         tc.check(bt55.curr_tier == tier, f"BT55 current tier {bt55.curr_tier} at local {c.hour:02d}:{c.minute:02d}, "
-                 f"but the BT54 switch in force gives tier {tier} (REQ-TBL-034)")
+                 f"but the BT54 switch in force gives tier {tier} (REQ-TBL-034)", req="REQ-TBL-034")
     with tc.step(5):
         if nxt > 20:
             tc.observe(f"next tier switch in {nxt} min: the change at the switch is not awaited")
@@ -320,7 +326,7 @@ def test_tou_state_dut_time(tc, session, plan):
         c = bt55.clock_calendar
         tier, _ = _tier_now(bt54, bt50, bt55.day_of_week, bt55.season, c.hour, c.minute)
         tc.check(bt55.curr_tier == tier, f"after the switch time BT55 current tier is {bt55.curr_tier}, the calendar "
-                 f"gives {tier} (REQ-TBL-034)")
+                 f"gives {tier} (REQ-TBL-034)", req="REQ-TBL-034")
 
 
 @testcase(
@@ -388,21 +394,21 @@ def test_load_profile_tables(tc, session, plan):
             r = dut.read(tid)
             if tc.check(r.ok, f"{table_name(tid)} read answered {r.describe()}"):
                 tc.check(len(r.data) == 7 + 6 * n, f"{table_name(tid)} is {len(r.data)} bytes; 7 + 6 × {n} data sets "
-                         f"= {7 + 6 * n} (REQ-TBL-036, inferred: set count from BT00, ASM-TBL-03)")
+                         f"= {7 + 6 * n} (REQ-TBL-036, inferred: set count from BT00, ASM-TBL-03)", req="REQ-TBL-036")
                 got[tid] = dut.decode(tid, r.data, requirement="REQ-TBL-036")
         bt61 = got.get(bt(61))
         tc.require(bt61 is not None, "BT61 does not decode")
         tc.check(bt61.extended_int_status_flag and bt61.simple_int_status_flag, "BT61 flag bits 10/11 (extended and "
                  f"simple interval status) are {int(bt61.extended_int_status_flag)}/{int(bt61.simple_int_status_flag)}"
-                 "; both must be set (REQ-TBL-037)")
+                 "; both must be set (REQ-TBL-037)", req="REQ-TBL-037")
         bt60 = got.get(bt(60))
         if bt60 is not None:
             tc.check(bt61.lp_memory_len <= bt60.lp_memory_len, f"BT61 LP_MEMORY_LEN {bt61.lp_memory_len} exceeds "
-                     f"BT60's {bt60.lp_memory_len} (REQ-TBL-037)")
+                     f"BT60's {bt60.lp_memory_len} (REQ-TBL-037)", req="REQ-TBL-037")
             for i, (s61, s60) in enumerate(zip(bt61.sets, bt60.sets, strict=False)):
                 for k in ("nbr_blks", "nbr_blk_ints", "nbr_chns", "max_int_time"):
                     tc.check(s61[k] <= s60[k], f"BT61 set {i + 1} {k.upper()} {s61[k]} exceeds BT60's {s60[k]} "
-                             "(REQ-TBL-037)")
+                             "(REQ-TBL-037)", req="REQ-TBL-037")
     with tc.step(2):
         if dut.listed(bt(62)):
             image = dut.read_image(bt(62))
@@ -410,23 +416,26 @@ def test_load_profile_tables(tc, session, plan):
             for i, s in enumerate(bt62.sets if bt62 else []):
                 flag = _INTERVAL_FORMATS.get(s.int_fmt_cde)
                 tc.check(flag is not None and bt61[flag], f"BT62 set {i + 1} INT_FMT_CDE {s.int_fmt_cde} is not a "
-                         "format BT61 declares supported (REQ-TBL-038, inferred: C12.19 format codes)")
+                         "format BT61 declares supported (REQ-TBL-038, inferred: C12.19 format codes)",
+                         req="REQ-TBL-038")
     with tc.step(3):
         if dut.listed(bt(63)):
             r = dut.read(bt(63))
-            tc.check(r.ok, f"BT63 read answered {r.describe()} (REQ-TBL-039)", stop=True)
-            tc.check(len(r.data) == 13 * n, f"BT63 is {len(r.data)} bytes; 13 × {n} sets = {13 * n} (REQ-TBL-039)")
+            tc.check(r.ok, f"BT63 read answered {r.describe()} (REQ-TBL-039)", stop=True, req="REQ-TBL-039")
+            tc.check(len(r.data) == 13 * n, f"BT63 is {len(r.data)} bytes; 13 × {n} sets = {13 * n} (REQ-TBL-039)",
+                     req="REQ-TBL-039")
             bt63 = dut.decode(bt(63), r.data, requirement="REQ-TBL-039")
             for i, (st, s61) in enumerate(zip(bt63.sets if bt63 else [], bt61.sets, strict=False)):
                 where = f"BT63 set {i + 1}"
                 tc.check(st.nbr_valid_blocks <= s61.nbr_blks, f"{where} valid blocks {st.nbr_valid_blocks} > BT61 "
-                         f"blocks {s61.nbr_blks} (REQ-TBL-039)")
+                         f"blocks {s61.nbr_blks} (REQ-TBL-039)", req="REQ-TBL-039")
                 tc.check(st.last_block_element < max(s61.nbr_blks, 1), f"{where} last block element "
-                         f"{st.last_block_element} ≥ BT61 blocks {s61.nbr_blks} (REQ-TBL-039)")
+                         f"{st.last_block_element} ≥ BT61 blocks {s61.nbr_blks} (REQ-TBL-039)", req="REQ-TBL-039")
                 tc.check(st.nbr_valid_int <= s61.nbr_blk_ints, f"{where} valid intervals {st.nbr_valid_int} > "
-                         f"intervals per block {s61.nbr_blk_ints} (REQ-TBL-039)")
+                         f"intervals per block {s61.nbr_blk_ints} (REQ-TBL-039)", req="REQ-TBL-039")
                 tc.check(st.nbr_unread_blocks <= st.nbr_valid_blocks, f"{where} unread blocks "
-                         f"{st.nbr_unread_blocks} > valid blocks {st.nbr_valid_blocks} (REQ-TBL-039)")
+                         f"{st.nbr_unread_blocks} > valid blocks {st.nbr_valid_blocks} (REQ-TBL-039)",
+                         req="REQ-TBL-039")
     with tc.step(4):
         for i in range(n):
             tid = bt(64 + i)
@@ -435,11 +444,11 @@ def test_load_profile_tables(tc, session, plan):
             block = 5 + (4 * ch if bt61.blk_end_read_flag else 0) + (ints + 7) // 8 + ints * (ch // 2 + 1 + 4 * ch)
             want = s61.nbr_blks * block
             tc.check(dut.size(tid) == want, f"{table_name(tid)} layout size {dut.size(tid)} differs from BT61's "
-                     f"{s61.nbr_blks} × {block} = {want} (REQ-TBL-040)")
+                     f"{s61.nbr_blks} × {block} = {want} (REQ-TBL-040)", req="REQ-TBL-040")
             r = dut.read(tid)
             if r.ok:
                 tc.check(len(r.data) == want, f"{table_name(tid)} is {len(r.data)} bytes; BT61 implies {want} "
-                         "(REQ-TBL-040, rests on ASM-TBL-08)")
+                         "(REQ-TBL-040, rests on ASM-TBL-08)", req="REQ-TBL-040")
             else:
                 tc.observe(f"{table_name(tid)} ({want} bytes) full read answered {r.describe()}; read in parts")
                 image = dut.read_span(tid, 0, want)
@@ -522,8 +531,9 @@ def test_history_log(tc, session, plan):
             if not dut.listed(tid):
                 continue
             r = dut.read(tid)
-            if tc.check(r.ok, f"{table_name(tid)} read answered {r.describe()} (REQ-TBL-049)") and \
-                    tc.check(len(r.data) == 9, f"{table_name(tid)} is {len(r.data)} bytes, not 9 (REQ-TBL-049)"):
+            if tc.check(r.ok, f"{table_name(tid)} read answered {r.describe()} (REQ-TBL-049)", req="REQ-TBL-049") and \
+                    tc.check(len(r.data) == 9, f"{table_name(tid)} is {len(r.data)} bytes, not 9 (REQ-TBL-049)",
+                             req="REQ-TBL-049"):
                 got[tid] = dut.decode(tid, r.data, requirement="REQ-TBL-049")
         bt71 = got.get(bt(71))
         tc.require(bt71 is not None, "BT71 does not decode")
@@ -531,7 +541,8 @@ def test_history_log(tc, session, plan):
             bt70 = got[bt(70)]
             for k in ("nbr_std_events", "nbr_mfg_events", "hist_data_length", "event_data_length",
                       "nbr_history_entries", "nbr_event_entries"):
-                tc.check(bt71[k] <= bt70[k], f"BT71.{k} = {bt71[k]} exceeds BT70's {bt70[k]} (REQ-TBL-049)")
+                tc.check(bt71[k] <= bt70[k], f"BT71.{k} = {bt71[k]} exceeds BT70's {bt70[k]} (REQ-TBL-049)",
+                         req="REQ-TBL-049")
     with tc.step(2):
         n = bt71.nbr_history_entries
         image = dut.read_image(bt(74))
@@ -539,16 +550,17 @@ def test_history_log(tc, session, plan):
         want = 11 + n * (12 + bt71.hist_data_length)
         if (bt71.hist_date_time_flag, bt71.hist_seq_nbr_flag, bt71.event_number_flag) == (True, True, False):
             tc.check(len(image) == want, f"BT74 is {len(image)} bytes; 11 + {n} × (12 + {bt71.hist_data_length}) = "
-                     f"{want} (REQ-TBL-050)")
+                     f"{want} (REQ-TBL-050)", req="REQ-TBL-050")
         else:
             tc.observe("BT71 entry flags differ from the OSGP layout (time + sequence number): length from the layout")
         log = dut.decode(bt(74), image, requirement="REQ-TBL-050")
         tc.require(log is not None, "BT74 does not decode")
-        tc.check(log.nbr_valid_entries <= n, f"BT74 valid entries {log.nbr_valid_entries} > {n} (REQ-TBL-050)")
+        tc.check(log.nbr_valid_entries <= n, f"BT74 valid entries {log.nbr_valid_entries} > {n} (REQ-TBL-050)",
+                 req="REQ-TBL-050")
         tc.check(n == 0 or log.last_entry_element < n, f"BT74 last entry element {log.last_entry_element} ≥ {n} "
-                 "(REQ-TBL-050)")
+                 "(REQ-TBL-050)", req="REQ-TBL-050")
         tc.check(log.nbr_unread_entries <= log.nbr_valid_entries, f"BT74 unread entries {log.nbr_unread_entries} > "
-                 f"valid entries {log.nbr_valid_entries} (REQ-TBL-050)")
+                 f"valid entries {log.nbr_valid_entries} (REQ-TBL-050)", req="REQ-TBL-050")
     with tc.step(3):
         now = utc_of(dut.read_field(bt(52), "clock_calendar")) if dut.listed(bt(52)) else None
         valid = min(log.nbr_valid_entries, n)
@@ -559,14 +571,14 @@ def test_history_log(tc, session, plan):
             if "time" in e:
                 p = e.time.problems()
                 tc.check(not p and not e.time.is_zero, f"BT74 entry {i}: time {e.time} {p or 'not set'} "
-                         "(REQ-TBL-051)")
+                         "(REQ-TBL-051)", req="REQ-TBL-051")
                 if not p and not e.time.is_zero and now is not None:
                     tc.check(utc_of(e.time) <= now + 60, f"BT74 entry {i} is dated {e.time}, after the BT52 clock "
-                             "(REQ-TBL-051: UTC)")
+                             "(REQ-TBL-051: UTC)", req="REQ-TBL-051")
             if "seq_nbr" in e:
                 tc.check(e.seq_nbr == (want_seq - k) & 0xFFFF, f"BT74 entry {i} (the {k + 1}. newest) has sequence "
                          f"number {e.seq_nbr}; {(want_seq - k) & 0xFFFF} expected from LAST_ENTRY_SEQ_NBR {want_seq} "
-                         "(REQ-TBL-051)")
+                         "(REQ-TBL-051)", req="REQ-TBL-051")
         tc.observe(f"{valid} valid entries walked, last sequence number {want_seq}")
 
 
@@ -608,11 +620,11 @@ def test_event_user_id(tc, session, plan):
             if "seq_nbr" in e:
                 tc.check(e.seq_nbr == (s1 - k) & 0xFFFF, f"new BT74 entry {k + 1} of {d} has sequence number "
                          f"{e.seq_nbr}, expected {(s1 - k) & 0xFFFF}: LAST_ENTRY_SEQ_NBR must grow by one per entry "
-                         "(REQ-TBL-053)")
+                         "(REQ-TBL-053)", req="REQ-TBL-053")
         users = [e.user_id for e in new]
         tc.observe(f"{d} new entries: " + ", ".join(f"event {e.event_code} user 0x{e.user_id:04X}" for e in new))
         tc.check(0xFFFE in users, f"the event caused by the power-line write is logged with user id(s) "
-                 f"{', '.join(f'0x{u:04X}' for u in users)}; 0xFFFE expected (REQ-TBL-052)")
+                 f"{', '.join(f'0x{u:04X}' for u in users)}; 0xFFFE expected (REQ-TBL-052)", req="REQ-TBL-052")
 
 
 @testcase(

@@ -1,28 +1,26 @@
-"""Helpers shared by the LINK test modules (not a test module: nothing here is collected).
+"""Raw-frame link probes of the LNK test cases (the DUT facade is :mod:`osgpct.dut`).
 
 Link-level cases build 14908-1 frames around a protected OSGP request (``Session.request_frame`` with a chosen
 TID, or ``osgp.lon`` for other services and addresses), send them with ``Session.send_frames`` and judge every
-frame heard while listening for the tester's whole transaction time (PIXIT lon_timers, ASM-LNK-03).
+frame heard while listening for the tester's whole transaction time (PIXIT lon_timers, ASM-LNK-03). Nothing here
+judges: the functions build frames, send them and tell what was heard.
 """
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from osgp import lon
-from osgp.app import FullRead, Response, bt, decode_request, decode_response, et, unwrap_apdu
+from osgp.app import Response, decode_request, decode_response, unwrap_apdu
 from osgp.errors import DecodeError, SecurityError
 from osgp.security import AUTH_FAILURE, SentRequest
-from osgp.session import ResponseNotAuthentic
-from osgp.tables import Dimensions, schema
 from osgp.transaction import decode_tx_timer
+from osgpct.dut import MOD, PROBE
 
-MOD = 1 << 32
-PROBE = FullRead(bt(1))  # BT01: mandatory, short and static
-COUNTER_TABLE = et(23)  # ET23.0: explicit messages received (MEP-DG; ASM-TBL-02), counts deliveries
+__all__ = ["MOD", "PROBE", "Heard", "answers_to", "authentic_any_tid", "crc16", "crc_ok", "hear", "listen_time",
+           "open_answer", "protect", "reencode", "retid", "send", "try_time"]
 
 
 def crc16(data: bytes) -> int:
@@ -38,33 +36,11 @@ def crc16(data: bytes) -> int:
 
 
 if crc16(b"123456789") != 0xD64E:  # the catalogue check value of CRC-16/GENIBUS
-    raise RuntimeError("lnk_support.crc16 does not give the CRC-16/GENIBUS check value 0xD64E")
+    raise RuntimeError("osgpct.probes.crc16 does not give the CRC-16/GENIBUS check value 0xD64E")
 
 
 def crc_ok(frame: bytes) -> bool:
     return len(frame) >= 2 and crc16(frame[:-2]) == int.from_bytes(frame[-2:], "big")
-
-
-@contextlib.contextmanager
-def step(tc, n: int) -> Iterator[object]:
-    """``tc.step(n)`` where an OSGP answer that does not authenticate or decode is the DUT's FAIL, with the reason
-    spelled out (the framework would FAIL it too, with a generic reason)."""
-    with tc.step(n) as record:
-        try:
-            yield record
-        except ResponseNotAuthentic as e:
-            tc.fail(f"the answer the session matched to its request does not authenticate against it: {e} "
-                    "(REQ-SEC-003 / REQ-SEC-025; a late answer to an earlier request with the same transaction id "
-                    "has the same effect)")
-        except DecodeError as e:
-            tc.fail(f"the DUT's answer is malformed: {e}")
-
-
-def sync(tc, session) -> int:
-    """Learn the DUT's current sequence number through the session; INCONC if no request gets through."""
-    r = session.request(PROBE)
-    tc.require(r.ok, f"precondition: a valid read of BT01 is answered {r.describe()}")
-    return session.seq
 
 
 def listen_time(session) -> float:
@@ -163,19 +139,3 @@ def answers_to(session, sent: SentRequest, tid: int, heard: list[Heard]) -> list
         if r is not None or pdu[:1] == bytes([AUTH_FAILURE]):
             out.append((h, r))
     return out
-
-
-def delivered_count(tc, session, plan) -> int:
-    """ET23.0 (explicit messages received, UINT32): the DUT's count of delivered messages. This read is itself
-    one delivered message, counted before the table is read (ASM-TBL-02; counting deliveries is inferred)."""
-    layout = schema(COUNTER_TABLE)
-    dims = Dimensions.from_tables({})
-    offset, count = layout.request_span("lontalk_msgs_received", dims)
-    if plan.pics.get("PICS_PARTIAL_READ"):
-        r = session.read_partial(COUNTER_TABLE, offset, count)
-        data = r.data
-    else:
-        r = session.read(COUNTER_TABLE)
-        data = r.data[offset:offset + count]
-    tc.require(r.ok and len(data) == count, f"precondition: ET23 (message counters) read answered {r.describe()}")
-    return layout.decode_partial(data, dims).lontalk_msgs_received
