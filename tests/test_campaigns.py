@@ -125,6 +125,9 @@ def test_kill_matrix_is_complete(tmp_path: Path) -> None:
     assert not problems, f"conforming device not clean: {problems}"
     survivors = [r.fault for r in matrix.rows if not r.killed]
     assert not survivors, f"faults not killed: {survivors}\n{table}"
+    # One defect, one FAIL: at most one FAIL on a case not tied to the broken requirement.
+    flooding = {r.fault: r.other_fails for r in matrix.rows if r.collateral > 1}
+    assert not flooding, f"collateral FAILs: {flooding}\n{table}"
 
 
 
