@@ -1,6 +1,6 @@
 """Reports: the results model and everything rendered from it.
 
-    model          Results (results.json, schema "osgpct-results/1"), filled by the framework
+    model          Results (results.json, schema "osgpct-results/2"), filled by the framework
     pctr           PCTR as HTML and PDF; `osgpct report DIR`
     bundle         signed manifest of the artefacts; `osgpct verify DIR`
     compare        delta between two campaigns; `osgpct report --compare OLD NEW`

@@ -1,4 +1,4 @@
-"""The results model: the single source every report is rendered from (schema "osgpct-results/1").
+"""The results model: the single source every report is rendered from (schema "osgpct-results/2").
 
 The framework fills a :class:`Results` during a campaign and saves it as `results.json`; the PCTR,
 the delta report and the pytest-html/allure/JUnit helpers read nothing else. Derived figures
@@ -21,7 +21,7 @@ from osgp.errors import ConfigError
 from osgp.secret import Secret
 from osgpct.reports.verdicts import Verdict, combine
 
-SCHEMA = "osgpct-results/1"
+SCHEMA = "osgpct-results/2"  # /2: requirements carry grade and evidence, cases their findings
 
 #: Areas of CONVENTIONS.md in report order; unknown areas follow, sorted.
 AREAS = ("LNK", "APP", "TBL", "PRC", "SEC", "MGT")
@@ -390,6 +390,8 @@ class Results:
     def from_dict(cls, data: Any, source: str = "results") -> Results:
         if not isinstance(data, dict):
             raise ConfigError(f"{source}: expected a JSON object, got {type(data).__name__}")
+        if data.get("schema") == SCHEMA_1:
+            data = _from_schema_1(data)
         if data.get("schema") != SCHEMA:
             raise ConfigError(f"{source}: schema is {data.get('schema')!r}, expected {SCHEMA!r}")
         try:
@@ -419,6 +421,17 @@ class Results:
         except json.JSONDecodeError as e:
             raise ConfigError(f"{path}: not valid JSON: {e}") from None
         return cls.from_dict(data, str(path))
+
+
+SCHEMA_1 = "osgpct-results/1"
+
+
+def _from_schema_1(data: dict[str, Any]) -> dict[str, Any]:
+    """A campaign stored before evidence grades (so `osgpct report --compare` spans the change): the
+    requirement's `confidence` had no grade behind it and is dropped; cases had no findings."""
+    data = dict(data, schema=SCHEMA)
+    data["requirements"] = [{k: v for k, v in r.items() if k != "confidence"} for r in data.get("requirements", [])]
+    return data
 
 
 # ---- generic dataclass <-> JSON, with errors that name the field -------------------------------

@@ -526,7 +526,7 @@ def test_junit_and_allure_carry_the_true_verdict(pytester: pytest.Pytester, fake
 def test_results_json_and_the_signed_bundle(pytester: pytest.Pytester, fakes: list) -> None:
     _, data = run(pytester, MIXED)
     out = pytester.path / "out"
-    assert data["schema"] == "osgpct-results/1"
+    assert data["schema"] == "osgpct-results/2"
     assert data["campaign"]["plan_sha256"] and data["campaign"]["seed"] is not None
     assert data["campaign"]["driver"] == {"driver": "fake"}
     assert data["dut"]["model"] == "REFDEV01" and data["pics_declared"]["PICS_SEC_MODE"] == "rc4"

@@ -160,3 +160,20 @@ def test_requirement_basis_shows_quote_or_readings():
     assert reqs["REQ-SEC-001"].basis == 'stated (MEP (TCP)): "0x0B = Authentication failure" (MEP-DG:470)'
     assert reqs["REQ-APP-002"].basis.startswith("ambiguous: bytes from the offset | 0x04")
     assert reqs["REQ-SEC-002"].basis == "inferred" and reqs["REQ-SEC-002"].unconfirmed
+
+
+def test_results_stored_before_grades_still_load_for_compare(tmp_path):
+    """A results.json of schema /1 (requirements with a 'confidence', cases without findings) loads, so
+    `osgpct report --compare` spans the change."""
+    data = passing_campaign().to_dict()
+    data["schema"] = "osgpct-results/1"
+    for r in data["requirements"]:
+        for key in ("grade", "quote", "at", "port", "readings", "pixit"):
+            r.pop(key)
+        r["confidence"] = "read"
+    for c in data["test_cases"] + data["use_cases"]:
+        c.pop("findings")
+        c.pop("unattributed")
+    old = Results.from_dict(data, "old")
+    assert old.schema == SCHEMA and old.requirements[0].grade == ""
+    assert [c.verdict for c in old.test_cases] == [c.verdict for c in passing_campaign().test_cases]
