@@ -77,6 +77,7 @@ def make_session(driver: Any, plan: Plan, tids: Any = None) -> Any:
 
 
 PREFLIGHT_TRIES = 2
+PREFLIGHT_LISTEN_S = 4.0  # after silent reads: a DUT that answers late is there (its cases judge it)
 
 
 def preflight(driver: Any, plan: Plan, tids: Any = None) -> str:
@@ -88,6 +89,8 @@ def preflight(driver: Any, plan: Plan, tids: Any = None) -> str:
     session = make_session(driver, plan, tids)
     try:
         seen = _preflight_reads(session)
+        if seen == {"unauthentic"} and _key_verifies_otherwise(session, plan):
+            seen = None  # the plan's key is right; the DUT's answer breaks a SEC rule the test cases judge
     finally:
         getattr(session, "close", lambda: None)()
     if not seen:
@@ -109,30 +112,72 @@ def preflight(driver: Any, plan: Plan, tids: Any = None) -> str:
 
 
 def _preflight_reads(session: Any) -> set[str] | None:
-    """What the reads of BT01 met: None when one got a usable answer (the test cases judge the rest)."""
+    """What the reads of BT01 met: None when one got a usable answer, or when the DUT was heard at all
+    (an answer that comes late or does not match is for the test cases to judge, not a set-up error)."""
     from osgp.app import ResponseCode, bt
     from osgp.errors import DeviceTimeout
     from osgp.session import ResponseNotAuthentic
 
-    seen: set[str] = set()
-    for _ in range(PREFLIGHT_TRIES):
-        try:
-            r = session.read(bt(1))
-        except DeviceTimeout:
-            seen.add("silent")
-            continue
-        except ResponseNotAuthentic:
-            seen.add("unauthentic")
-            continue
-        except TransportError as e:
-            seen.add(f"transport:{e}")
-            return seen
-        except OsgpError:
-            return None  # a malformed answer: the DUT is reachable and the test cases judge it
-        if r.code != ResponseCode.AUTH_FAILURE:
-            return None
-        seen.add("0x0B")
-    return seen
+    heard: list[Any] = []
+
+    def tap(event: Any) -> None:
+        if event.direction == "rx":
+            heard.append(event)
+
+    session.driver.add_tap(tap)
+    try:
+        seen: set[str] = set()
+        for _ in range(PREFLIGHT_TRIES):
+            try:
+                r = session.read(bt(1))
+            except DeviceTimeout:
+                seen.add("silent")
+                continue
+            except ResponseNotAuthentic:
+                seen.add("unauthentic")
+                continue
+            except TransportError as e:
+                seen.add(f"transport:{e}")
+                return seen
+            except OsgpError:
+                return None  # a malformed answer: the DUT is reachable and the test cases judge it
+            if r.code != ResponseCode.AUTH_FAILURE:
+                return None
+            seen.add("0x0B")
+        if seen == {"silent"} and not heard:  # nothing yet: listen a little longer for a late answer
+            driver = session.driver
+            deadline = driver.clock.now() + PREFLIGHT_LISTEN_S
+            while not heard and driver.receive(deadline) is not None:
+                pass
+        return None if seen == {"silent"} and heard else seen
+    finally:
+        remove = getattr(session.driver, "remove_tap", None)
+        if remove is not None:
+            remove(tap)
+
+
+def _key_verifies_otherwise(session: Any, plan: Plan) -> bool:
+    """Whether answers that did not authenticate still prove the plan's key right: one read of BT01 (in clear
+    when the DUT takes plaintext requests) whose answer came back in clear to an encrypted request and verifies
+    as plaintext (REQ-SEC-017), or whose digest verifies over the response alone (REQ-SEC-003). Such a DUT is
+    reachable with the right key and non-conforming: the test cases judge it, the campaign must not stop."""
+    from osgp.app import bt
+    from osgp.digest import DIGEST_LEN, osgp_digest
+    from osgp.security import UnencryptedResponse
+    from osgp.session import ResponseNotAuthentic
+
+    plain = {"encrypt": False} if plan.security.mode == "rc4" and plan.pics.get("PICS_SEC_DIGEST") else {}
+    try:
+        session.read(bt(1), **plain)
+    except ResponseNotAuthentic as e:
+        if isinstance(e.__cause__, UnencryptedResponse):
+            return True
+        pdu, ex = e.exchange.response_pdu or b"", e.exchange
+        return (plan.security.mode != "aes128" and not ex.encrypted and len(pdu) > DIGEST_LEN
+                and osgp_digest(pdu[:-DIGEST_LEN], plan.security.key().secret) == pdu[-DIGEST_LEN:])
+    except OsgpError:
+        return False
+    return True  # this read authenticated after all
 
 
 def px_hex(data: bytes) -> str:

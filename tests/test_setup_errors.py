@@ -86,3 +86,15 @@ def test_preflight_passes_a_working_set_up() -> None:
         assert preflight(drv, plan) == ""
     finally:
         drv.close()
+
+
+def test_a_dut_that_answers_late_is_there_and_left_to_its_test_cases() -> None:
+    """Late answers are not 'nothing answers': TC_LNK_TMR_TI_01 judges them (REQ-LNK-024)."""
+    plan = load_plan(killmatrix.DEFAULT_PLAN).with_overrides(target="loopback:?fault=late_response")
+    drv = make_driver(plan, seed=1)
+    drv.open()
+    try:
+        assert preflight(drv, plan) == ""
+        assert drv.tap_count == 0  # the preflight's own tap and session are gone
+    finally:
+        drv.close()
