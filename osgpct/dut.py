@@ -84,6 +84,12 @@ SCRATCH: tuple[tuple[int, str, str], ...] = (
     (et(3), "utility_serial_number", "chars"),
     (bt(5), "identification", "bcd"),
 )
+#: Pending forms the guides document: BT4150 (pending BT54, the TOU calendar) and ET47 + 4096 (OPG:320-322,
+#: 336-356). A pending form of another table (the scratch tables ET03/BT05) is not documented anywhere.
+DOCUMENTED_PENDING = frozenset({bt(54), et(47)})
+#: Base tables of the pending-table test cases, in order of preference: the documented BT54 (its calendar id is
+#: changed, a harmless content) first, then the scratch tables, whose pending form a DUT need not have.
+PENDING_TARGETS: tuple[tuple[int, str, str], ...] = ((bt(54), "calendar_id", "chars"), *SCRATCH)
 STATE_TABLE = et(3)  # ET03: a harmless writable table (write: MAK); its utility serial number shows a landed write
 SERIAL_LEN = 30  # ET03.0 utility serial number, CHAR(30)
 COUNTER_TABLE = et(23)  # ET23.0: explicit messages received (MEP-DG; ASM-TBL-02), counts deliveries
@@ -104,8 +110,12 @@ TABLE_REQUIREMENT: dict[int, str] = {
     et(57): "REQ-TBL-056",
 }
 
-#: Tables the OSGP guides mark read-only (REQ-TBL-011).
-READ_ONLY = (bt(0), bt(1), bt(3), bt(4), bt(22), bt(26), bt(52), bt(55), bt(74), et(54))
+#: Tables the OSGP guides give no write access (REQ-TBL-011): BT00, BT04, BT22 'Write access: None' on the optical
+#: port (OPG:2350, 453, 1025); BT01, BT26, BT52, BT55, BT74, ET54 read-only for the MEP keys (MEP-DG Table C.1,
+#: MEP-DG:13043-13140). No source marks BT03 read-only.
+READ_ONLY = (bt(0), bt(1), bt(4), bt(22), bt(26), bt(52), bt(55), bt(74), et(54))
+#: The tables of READ_ONLY whose 'Write access: None' the optical-port guide states for every key.
+READ_ONLY_ALL_KEYS = frozenset({bt(0), bt(4), bt(22)})
 
 # Roles (osgp.tables.dimensions) a table needs beyond BT00/BT01, so that it decodes.
 ROLES_FOR: dict[int, tuple[str, ...]] = {
@@ -134,6 +144,10 @@ ET100_FW_HEADER, ET101_FW_IMAGE = et(100), et(101)  # ASM-DEV-04
 
 #: C12.19 procedure result codes (REQ-PRC-005)
 OK, PARTIAL, BAD_PARAM, CONFLICT, TIMING, NO_AUTH, UNKNOWN = range(7)
+#: The results that refuse a known procedure, each '..., procedure ignored' (MEP-DG:2369-2374). Which of them a DUT
+#: gives for which input is not settled by the sources (REQ-PRC-008..011 are ambiguous): a case that only needs
+#: "refused" accepts any of them, or a non-zero response code to the BT07 write (:attr:`Call.refused`).
+REFUSALS = (BAD_PARAM, CONFLICT, TIMING, NO_AUTH)
 #: C12.19 history codes [termineter C1219_EVENT_CODES] (REQ-MGT-005)
 EV_TIME_CHANGED_OLD, EV_TIME_CHANGED_NEW = 3, 4
 
@@ -350,6 +364,12 @@ class Call(ProcedureOutcome):
     bt08_reads: int = 0
     sent: float = 0.0  # tester clock when the BT07 write left
     answered: float = 0.0  # tester clock when its answer came: the procedure started in between (or later)
+
+    @property
+    def refused(self) -> bool:
+        """The DUT refused the call: a non-zero response code to the BT07 write, or BT08 echoes it with one of
+        :data:`REFUSALS` (2-5). False when the write was accepted but BT08 does not echo the call."""
+        return not self.accepted or (self.echoed and self.result.result in REFUSALS)  # type: ignore[union-attr]
 
     def describe(self) -> str:
         name = procedure_name(self.number)
@@ -670,13 +690,15 @@ class Dut:
         r = self.read(tid, **kw)
         if r.ok:
             return r.data
-        if r.code == ResponseCode.ONP and self.partial_read:
+        if not r.data and self.partial_read:
             if size is None:
                 try:
                     size = schema(tid).size(dims or self.dims())
                 except (TableError, IndexError, KeyError):
                     size = None
-            if size:
+            # No source gives the code refusing a table too long for one answer (MEP-DG:465-469): 0x04, or any
+            # refusal without data when the table exceeds the budget, falls back to partial reads.
+            if size and (r.code == ResponseCode.ONP or size > self.budget):
                 return self.read_span(tid, 0, size, **kw)
         self.tc.observe(f"{table_name(tid)}: full read answered {r.describe()}")
         return None
@@ -829,12 +851,34 @@ class Dut:
     # ---- scratch tables (write services, pending tables) -----------------------------------------
 
     def scratch(self, *, pendable: bool = False) -> list[tuple[int, str, str]]:
-        """SCRATCH entries BT00 lists as used and written (require at least one)."""
-        found = [s for s in SCRATCH if self.listed(s[0]) and self.writable(s[0])]
-        self.tc.require(found, "BT00 lists none of the tables this suite uses as a write scratch area ("
-                        + ", ".join(table_name(t) for t, _, _ in SCRATCH) + ") as written; the write test cases "
-                        "need one (a PIXIT naming a writable table would lift this)")
+        """SCRATCH entries BT00 lists as used and written (require at least one). With ``pendable``: the
+        PENDING_TARGETS entries instead, a documented pending form first (BT54, when its pending full write fits
+        one request), then the scratch tables (see :meth:`documented_pending`)."""
+        if not pendable:
+            found = [s for s in SCRATCH if self.listed(s[0]) and self.writable(s[0])]
+            self.tc.require(found, "BT00 lists none of the tables this suite uses as a write scratch area ("
+                            + ", ".join(table_name(t) for t, _, _ in SCRATCH) + ") as written; the write test cases "
+                            "need one (a PIXIT naming a writable table would lift this)")
+            return found
+        found = []
+        for s in PENDING_TARGETS:
+            if not (self.listed(s[0]) and self.writable(s[0])):
+                continue
+            if s[0] in DOCUMENTED_PENDING:
+                size = self.size(s[0])
+                if size is None or 6 + size > self.request_budget - 5:
+                    self.tc.observe(f"{table_name(s[0])} ({size} bytes): its pending form does not fit one full "
+                                    "write; a scratch table is used instead")
+                    continue
+            found.append(s)
+        self.tc.require(found, "BT00 lists none of the tables this suite puts in pending form ("
+                        + ", ".join(table_name(t) for t, _, _ in PENDING_TARGETS) + ") as written")
         return found
+
+    @staticmethod
+    def documented_pending(tid: int) -> bool:
+        """Whether the guides document a pending form of ``tid`` (OPG:320-322: BT4150, ET47 + 4096)."""
+        return tid in DOCUMENTED_PENDING
 
     @staticmethod
     def variant(kind: str, old: bytes, salt: int) -> bytes:
@@ -883,30 +927,47 @@ class Dut:
         r = self.session.request(PROBE)
         self.tc.require(r.ok, f"precondition: a valid read of BT01 is answered {r.describe()}, so the DUT's "
                         "sequence number cannot be learnt")
+        self._carried = None
         return self.session.seq
 
     def expect_refused(self, seq: int, current: int | None, why: str, req: str) -> Response | None:
-        """A read of BT01 with ``seq`` must get 0x0C carrying ``current`` (when known)."""
+        """A read of BT01 with ``seq`` must get 0x0C (judged against ``req``). When ``current`` (the number the
+        DUT accepted last) is known, the number the 0x0C carries is judged against REQ-SEC-011, which is
+        ambiguous: it may be ``current`` (MEP-DG:708-709, Example 1) or ``current + 1`` (MEP-DG:472-473, 561-562
+        'Correct sequence number to be used in subsequent request messages'); every 0x0C until a request is
+        accepted must carry the same number."""
         seq %= MOD
-        r, ex = self.attempt(lambda: self.session.request(PROBE, seq=seq, resync=False))
-        refused = r is not None and r.code == ResponseCode.INVALID_SEQUENCE
-        self.judge(refused, f"a read with sequence number {seq} ({why}) was answered {verdict_of(r, ex)}, not "
+        # an answer that does not authenticate propagates: it breaks REQ-SEC-003 (or -017), not ``req``
+        r = self.session.request(PROBE, seq=seq, resync=False)
+        refused = r.code == ResponseCode.INVALID_SEQUENCE
+        self.judge(refused, f"a read with sequence number {seq} ({why}) was answered {r.describe()}, not "
                    f"0x0C ({req})", _requirement_in(req, self.tc.meta.requirements))
         if refused and current is not None:
-            self.judge(r.expected_seq == current % MOD,
-                       f"the 0x0C to sequence number {seq} carries {r.expected_seq}, not the DUT's current number "
-                       f"{current % MOD}", "REQ-SEC-011")
+            readings = (current % MOD, (current + 1) % MOD)
+            self.judge(r.expected_seq in readings,
+                       f"the 0x0C to sequence number {seq} carries {r.expected_seq}, neither the DUT's current "
+                       f"number {readings[0]} nor the next one {readings[1]} (REQ-SEC-011: both readings accepted)",
+                       "REQ-SEC-011")
+        if refused:
+            carried = getattr(self, "_carried", None)
+            if carried is not None:
+                self.judge(r.expected_seq == carried,
+                           f"the 0x0C to sequence number {seq} carries {r.expected_seq}, but an earlier 0x0C with no "
+                           f"request accepted in between carried {carried} (REQ-SEC-011: the DUT's number did not "
+                           "move)", "REQ-SEC-011")
+            self._carried = r.expected_seq
         return r
 
     def expect_accepted(self, seq: int, why: str, req: str) -> bool:
         """A read of BT01 with ``seq`` must be executed; the session then follows the DUT's number."""
         seq %= MOD
-        r, ex = self.attempt(lambda: self.session.request(PROBE, seq=seq, resync=False))
-        ok = r is not None and r.ok
-        self.judge(ok, f"a read with sequence number {seq} ({why}) was answered {verdict_of(r, ex)} ({req})",
+        r = self.session.request(PROBE, seq=seq, resync=False)  # an unauthentic answer propagates (see above)
+        ok = r.ok
+        self.judge(ok, f"a read with sequence number {seq} ({why}) was answered {r.describe()} ({req})",
                    _requirement_in(req, self.tc.meta.requirements))
         if ok:
             self.session.seq = seq
+            self._carried = None
         return ok
 
     # ---- link: deliveries ----------------------------------------------------------------------
@@ -1021,14 +1082,40 @@ class Dut:
         self.tc.require(ok, f"the DUT clock does not run with real time (drift {how} over {seconds:g} s, "
                         "REQ-MGT-001): clock moves cannot be judged")
 
+    def local_offset(self) -> int:
+        """Local minus UTC time in seconds (whole minutes) as the DUT shows it: BT55 - BT52 where BT55 is listed
+        (the BT53 offset and any DST in effect), else the BT53 time-zone offset, else 0."""
+        if self.listed(bt(55)):
+            a = self.clock()
+            try:
+                return round((utc_of(self.read_decoded(bt(55)).clock_calendar) - a.utc) / 60) * 60
+            except ValueError:
+                pass
+        if self.listed(bt(53)):
+            return int(self.read_decoded(bt(53)).time_zone_offset) * 60
+        return 0
+
     def restore_clock(self, before: ClockReading) -> None:
-        """Put the DUT clock back where it would be had the test not touched it (BP10, to the second)."""
+        """Put the DUT clock back where it would be had the test not touched it (BP10, to the second). A DUT that
+        takes BP10's date and time as local time (REQ-MGT-003 reading 2, ASM-PRC-03) is set again with its local
+        offset added, so that BT52 is right under either reading."""
         target = math.floor(self.session.clock.now() + before.offset + 1e-6)
         c = self.call(BP10_SET_DATE_TIME, self.bp10_params(target))
         if not (c.echoed and c.result is not None and c.result.result == OK):
             self.tc.record(Verdict.INCONC, f"could not put the DUT clock back to {stamp(target)}: {c.describe()}")
-        else:
-            self.tc.observe(f"DUT clock put back to {stamp(target)} UTC")
+            return
+        reading = self.clock()
+        shift = 0 if set_to(reading, target, c)[0] else self.local_offset()
+        if shift and set_to(reading, target - shift, c)[0]:
+            target = math.floor(self.session.clock.now() + before.offset + 1e-6)
+            c = self.call(BP10_SET_DATE_TIME, self.bp10_params(target + shift))
+            if not (c.echoed and c.result is not None and c.result.result == OK):
+                self.tc.record(Verdict.INCONC, f"could not put the DUT clock back to {stamp(target)} (BP10 as "
+                               f"local time): {c.describe()}")
+                return
+            self.tc.observe(f"the DUT took BP10's date and time as local time (offset {shift:+d} s): set again as "
+                            "local time")
+        self.tc.observe(f"DUT clock put back to {stamp(target)} UTC")
 
     @contextlib.contextmanager
     def clock_kept(self) -> Iterator[ClockReading]:

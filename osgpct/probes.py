@@ -9,18 +9,23 @@ judges: the functions build frames, send them and tell what was heard.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 from osgp import lon
 from osgp.app import Response, decode_request, decode_response, unwrap_apdu
-from osgp.errors import DecodeError, SecurityError
+from osgp.errors import DecodeError, DeviceTimeout, SecurityError
 from osgp.security import AUTH_FAILURE, SentRequest
 from osgp.transaction import decode_tx_timer
 from osgpct.dut import MOD, PROBE
 
-__all__ = ["MOD", "PROBE", "Heard", "answers_to", "authentic_any_tid", "crc16", "crc_ok", "hear", "listen_time",
-           "open_answer", "protect", "reencode", "retid", "send", "try_time"]
+__all__ = ["MOD", "NO_DATA_CODES", "PROBE", "Heard", "answers_to", "authentic_any_tid", "crc16", "crc_ok", "hear",
+           "listen_time", "open_answer", "protect", "reencode", "retid", "send", "still_answers", "try_time"]
+
+
+#: The error codes MEP-DG Table 2.5 gives "No response data" (MEP-DG:552, REQ-APP-015). 0x06-0x0A are C12.18 codes
+#: the guide does not list (data on them is no source's business), 0x0C carries the 4-byte sequence number.
+NO_DATA_CODES = frozenset({0x01, 0x02, 0x03, 0x04, 0x05, 0x0B})
 
 
 def crc16(data: bytes) -> int:
@@ -139,3 +144,16 @@ def answers_to(session, sent: SentRequest, tid: int, heard: list[Heard]) -> list
         if r is not None or pdu[:1] == bytes([AUTH_FAILURE]):
             out.append((h, r))
     return out
+
+
+def still_answers(read: Callable[[], Response], attempts: int = 2) -> Response | None:
+    """The answer to a valid request, asked up to ``attempts`` times (each one a whole 14908-1 transaction with
+    the tester's retries); None when none was answered. Nothing is judged here: a DUT that answered before and
+    answers no valid request now breaks REQ-LNK-012 (every REQUEST is answered by a RESPONSE, low:251), which
+    the calling case judges."""
+    for _ in range(attempts):
+        try:
+            return read()
+        except DeviceTimeout:
+            continue
+    return None

@@ -12,8 +12,9 @@ from pathlib import Path
 from osgp.clock import Clock
 
 from .config import DeviceConfig
-from .device import Caller, ReferenceDevice
+from .device import ReferenceDevice
 from .faults import FAULTS, Fault
+from .ports import Caller
 from .variants import VARIANTS, Variant
 
 __all__ = ["FAULTS", "VARIANTS", "Caller", "DeviceConfig", "Fault", "ReferenceDevice", "Variant", "build"]

@@ -23,9 +23,14 @@ from . import faults as F
 from . import variants as V
 from .firmware import HEADER_SIZE
 from .meter import EPS, EV_TABLE_WRITTEN, Pending
+from .ports import MAX_RESPONSE_DATA
 
 if TYPE_CHECKING:
-    from .device import Caller, ReferenceDevice
+    from .config import DeviceConfig
+    from .firmware import Firmware
+    from .meter import Meter
+    from .ports import Caller, NodeState, SecurityState, Switches
+    from .procedures import Procedures
 
 ET, PENDING = 2048, 4096
 HANG_APDU = 229  # ASM-APP-05: the APDU size every device must handle; the hang fault dies above it
@@ -80,9 +85,16 @@ def _reverse_words(image: bytes, start: int, end: int) -> bytes:
 
 
 class Catalog:
-    def __init__(self, device: ReferenceDevice) -> None:
-        self.d = device
-        c = device.config
+    def __init__(self, config: DeviceConfig, switches: Switches, meter: Meter, *, security: SecurityState,
+                 node: NodeState, firmware: Firmware, procedures: Procedures) -> None:
+        self.config = config
+        self.switches = switches
+        self.meter = meter
+        self.security = security
+        self.node = node
+        self.firmware = firmware
+        self.procedures = procedures
+        c = config
         self.lp_on = c.capabilities.load_profile
         self.access: dict[int, Access] = {
             BT00: RO, BT01: RO, BT03: RO, BT04: RO, BT05: PENDABLE, BT07: Access(write="read"), BT08: RO,
@@ -93,7 +105,7 @@ class Catalog:
         }
         if self.lp_on:
             self.access |= {BT60: RO, BT61: RO, BT62: RO, BT63: RO, BT64: RO}
-        if device.has_variant(V.SCRATCH_TABLES_NOT_PENDABLE):
+        if switches.has_variant(V.SCRATCH_TABLES_NOT_PENDABLE):
             self.access |= {BT05: FULL_RW, ET03: FULL_RW}  # pending forms only where the guides show them
         if c.capabilities.firmware_upgrade:
             self.access |= {ET100: FULL_ONLY, ET101: FULL_ONLY}
@@ -107,7 +119,7 @@ class Catalog:
         }
         self.bt07_image = bytes(3)
         self.forced: dict[int, bytearray] = {}  # readonly_write_accepted fault only
-        self.tier_switches = list(device.meter.tier_switches)
+        self.tier_switches = list(meter.tier_switches)
         self.calendar_id = 1
         self.dims = self._dimensions()
         self.stored: dict[int, bytearray] = {
@@ -118,7 +130,7 @@ class Catalog:
             BT54: bytearray(schema(BT54).encode(self._bt54_value(), self.dims)),
             ET03: bytearray(schema(ET03).encode(Record(
                 utility_serial_number=c.identity.utility_serial, reserved_30=bytes(107),
-                image_crc=device.firmware.image_crc, reserved_139=bytes(4)), self.dims)),
+                image_crc=firmware.image_crc, reserved_139=bytes(4)), self.dims)),
         }
 
     # --- dimensions ---
@@ -131,14 +143,14 @@ class Catalog:
     def firmware_changed(self) -> None:
         """The layouts of ET23/ET29/ET54 depend on the version; ET03.137 copies the image CRC."""
         self.dims = self._dimensions()
-        struct.pack_into("<H", self.stored[ET03], 137, self.d.firmware.image_crc)
+        struct.pack_into("<H", self.stored[ET03], 137, self.firmware.image_crc)
 
     # --- images ---
     def implemented(self, table_id: int) -> bool:
         return table_id in self.access
 
     def size(self, table_id: int) -> int:
-        return len(self.image(table_id, self.d.meter.last_now))
+        return len(self.image(table_id, self.meter.last_now))
 
     def image(self, table_id: int, now: float) -> bytes:
         if table_id in self.forced:
@@ -146,11 +158,11 @@ class Catalog:
         if table_id in self.stored:
             return bytes(self.stored[table_id])
         if table_id == ET100:
-            return bytes(self.d.firmware.header)
+            return bytes(self.firmware.header)
         if table_id == ET101:
-            return bytes(self.d.firmware.buffer)
+            return bytes(self.firmware.buffer)
         image = schema(table_id).encode(self._render[table_id](now), self.dims)
-        if self.d.has(F.TABLE_BIG_ENDIAN):
+        if self.switches.has(F.TABLE_BIG_ENDIAN):
             if table_id == BT23:
                 image = _reverse_words(image, 1, len(image))  # after NBR_DEMAND_RESETS: INT32 summations
             elif table_id == ET04:
@@ -159,7 +171,7 @@ class Catalog:
 
     def bitmaps(self) -> tuple[frozenset[int], frozenset[int], frozenset[int], frozenset[int]]:
         ids = [t for t in self.access if t < PENDING]
-        procs = self.d.procedures.implemented
+        procs = self.procedures.implemented
         return (frozenset(t for t in ids if t < ET), frozenset(t - ET for t in ids if t >= ET),
                 frozenset(p for p in procs if p < ET), frozenset(p - ET for p in procs if p >= ET))
 
@@ -170,7 +182,8 @@ class Catalog:
         base = tid - PENDING if pending else tid
         access = self.access.get(base)
         if access is None or (pending and not access.pendable):
-            return Response(ResponseCode.ONP if self.d.has(F.UNIMPLEMENTED_TABLE_WRONG_CODE) else ResponseCode.IAR)
+            wrong = self.switches.has(F.UNIMPLEMENTED_TABLE_WRONG_CODE)
+            return Response(ResponseCode.ONP if wrong else ResponseCode.IAR)
         if _LEVELS[caller.level] < _LEVELS[access.read]:
             return Response(ResponseCode.ISC)
         if pending:
@@ -180,23 +193,23 @@ class Catalog:
             ped, image = b"", self.image(tid, now)
         if isinstance(req, FullRead):
             data = ped + image
-            if tid == ET04 and self.d.has(F.FULL_READ_SHORT):
+            if tid == ET04 and self.switches.has(F.FULL_READ_SHORT):
                 data = data[:-1]
         else:
             # Pending: the count includes the PED, the offset does not move past it [OPG p.9].
             count = max(req.count - len(ped), 0) if pending else req.count
-            offset = 0 if self.d.has(F.PARTIAL_READ_OFFSET_IGNORED) else req.offset
+            offset = 0 if self.switches.has(F.PARTIAL_READ_OFFSET_IGNORED) else req.offset
             chunk = image[offset:offset + count]
-            pad = b"\xff" if self.d.has(F.PARTIAL_READ_OVERRUN_GARBAGE) else b"\x00"
+            pad = b"\xff" if self.switches.has(F.PARTIAL_READ_OVERRUN_GARBAGE) else b"\x00"
             data = (ped + chunk + pad * (count - len(chunk)))[:req.count]  # past the end: zeros, no error
         if not self._fits(len(data)):
-            if self.d.has_variant(V.OVERLONG_READ_CODE_05):
+            if self.switches.has_variant(V.OVERLONG_READ_CODE_05):
                 return Response(ResponseCode.IAR)
             return Response(ResponseCode.ONP)  # longer than the device's APDU limit: read it in parts
         return Response(ResponseCode.OK, data)
 
     def _fits(self, data_len: int) -> bool:
-        return 1 + 2 + data_len + 16 <= self.d.config.link.max_apdu
+        return 1 + 2 + data_len + 16 <= self.config.link.max_apdu
 
     def write(self, req: FullWrite | PartialWrite, caller: Caller, now: float) -> Response:
         tid = req.table_id
@@ -206,18 +219,18 @@ class Catalog:
         if access is None or (pending and not access.pendable):
             return Response(ResponseCode.IAR)
         # Count semantics [MEP p.10]: only `count` bytes are written; data beyond it is ignored.
-        data = req.data if self.d.has(F.WRITE_COUNT_IGNORED) else req.data[:req.count]
+        data = req.data if self.switches.has(F.WRITE_COUNT_IGNORED) else req.data[:req.count]
         offset = req.offset if isinstance(req, PartialWrite) else 0
         if tid == ET04 and self._et04_host_fields(offset, len(data)):
             if _LEVELS[caller.level] < _LEVELS["full"]:
                 return Response(ResponseCode.ISC)
             return Response(self._write_et04(offset, data, now))
         if access.write is None:
-            if not self.d.has(F.READONLY_WRITE_ACCEPTED):
+            if not self.switches.has(F.READONLY_WRITE_ACCEPTED):
                 return Response(ResponseCode.ISC)
             self.forced[tid] = self._merge(self.image(tid, now), offset, data)
             return Response(ResponseCode.OK)
-        if _LEVELS[caller.level] < _LEVELS[access.write] and not self.d.has(F.READ_KEY_CAN_WRITE):
+        if _LEVELS[caller.level] < _LEVELS[access.write] and not self.switches.has(F.READ_KEY_CAN_WRITE):
             return Response(ResponseCode.ISC)
         if offset >= max(self._size_for_write(base, now), 1) and tid != BT07:
             return Response(ResponseCode.ONP)  # nothing of the table lies there (REQ-APP-019)
@@ -225,7 +238,7 @@ class Catalog:
             if isinstance(req, PartialWrite):
                 return Response(ResponseCode.IAR)  # procedures start with a full write only (ASM-PRC-01)
             self.bt07_image = bytes(data)
-            return Response(self.d.procedures.invoke(data, caller, now))
+            return Response(self.procedures.invoke(data, caller, now))
         if pending:
             code = self._write_pending(base, offset, data, now)
         elif tid in (ET100, ET101):
@@ -233,29 +246,29 @@ class Catalog:
         else:
             code = self.store(tid, offset, data)
         if code == ResponseCode.OK:
-            self.d.meter.event(now, EV_TABLE_WRITTEN, tid)
+            self.meter.event(now, EV_TABLE_WRITTEN, tid)
         return Response(code)
 
     # ET04 fields the host writes (VCI H) under a variant: byte 12 (request Neuron state, bit 2),
     # 82..85 (broadcast base B). Everything else of ET04 stays read-only.
     def _et04_host_fields(self, offset: int, length: int) -> bool:
         ranges = []
-        if self.d.has_variant(V.NEURON_STATE_ON_REQUEST):
+        if self.switches.has_variant(V.NEURON_STATE_ON_REQUEST):
             ranges.append((12, 13))
-        if self.d.has_variant(V.BROADCAST_BASE_HOST_SET):
+        if self.switches.has_variant(V.BROADCAST_BASE_HOST_SET):
             ranges.append((82, 86))
         return length > 0 and any(lo <= offset and offset + length <= hi for lo, hi in ranges)
 
     def _write_et04(self, offset: int, data: bytes, now: float) -> int:
         if offset == 12:
             if data[0] & 0x04:
-                self.d.neuron_state = 4  # the Neuron answers at once; the request bit clears itself
+                self.node.neuron_state = 4  # the Neuron answers at once; the request bit clears itself
             return ResponseCode.OK
         image = bytearray(self.image(ET04, now)[82:86])
         image[offset - 82:offset - 82 + len(data)] = data
-        self.d.security.broadcast_seq = int.from_bytes(image, "little")
-        self.d.broadcast_used.clear()
-        self.d.meter.event(now, EV_TABLE_WRITTEN, ET04)
+        self.security.broadcast_seq = int.from_bytes(image, "little")
+        self.security.broadcast_used.clear()
+        self.meter.event(now, EV_TABLE_WRITTEN, ET04)
         return ResponseCode.OK
 
     def _size_for_write(self, base: int, now: float) -> int:
@@ -277,12 +290,12 @@ class Catalog:
         a documented range, is refused with 0x04 and changes nothing."""
         merged = self._merge(self.stored[tid], offset, data)
         if tid == ET03:
-            struct.pack_into("<H", merged, 137, self.d.firmware.image_crc)  # read-only copy of the image CRC
+            struct.pack_into("<H", merged, 137, self.firmware.image_crc)  # read-only copy of the image CRC
         try:
             value = schema(tid).decode(bytes(merged), self.dims)
         except (DecodeError, EncodeError):
             return ResponseCode.ONP
-        if tid == BT53 and self.d.has_variant(V.TZ_OFFSET_CLAMPED) and not -720 <= value.time_zone_offset <= 840:
+        if tid == BT53 and self.switches.has_variant(V.TZ_OFFSET_CLAMPED) and not -720 <= value.time_zone_offset <= 840:
             value["time_zone_offset"] = min(max(value.time_zone_offset, -720), 840)  # "enforced in firmware"
             merged = bytearray(schema(tid).encode(value, self.dims))
         if tid in (BT53, BT54) and any(i.severity >= Severity.ERROR for i in schema(tid).validate(value, self.dims)):
@@ -296,7 +309,7 @@ class Catalog:
             self._apply(tid, schema(tid).decode(bytes(image), self.dims))
 
     def _apply(self, tid: int, value: Record) -> None:
-        m = self.d.meter
+        m = self.meter
         if tid == BT53:
             m.timezone_s = value.time_zone_offset * 60
         elif tid == BT54:
@@ -306,7 +319,7 @@ class Catalog:
             self.calendar_id = value.calendar_id
 
     def _write_firmware(self, tid: int, offset: int, data: bytes) -> int:
-        fw = self.d.firmware
+        fw = self.firmware
         if tid == ET100:
             status = fw.header[HEADER_SIZE - 1]
             fw.header = self._merge(fw.header, offset, data)
@@ -317,14 +330,14 @@ class Catalog:
 
     # --- pending tables ---
     def _pending_entry(self, base: int) -> Pending | None:
-        return next((p for p in self.d.meter.pending if p.table_id == base), None)
+        return next((p for p in self.meter.pending if p.table_id == base), None)
 
     def _write_pending(self, base: int, offset: int, data: bytes, now: float) -> int:
         if len(data) < 6:
             return ResponseCode.ONP
         ped, body = bytes(data[:6]), data[6:]
         code, storage = ped[0] & 0x0F, ped[1:6]
-        m = self.d.meter
+        m = self.meter
         utc = m.utc(now)
         if code == 0 and any(storage):
             yy, mo, dd, hh, mi = storage
@@ -345,7 +358,7 @@ class Catalog:
             schema(base).decode(image, self.dims)
         except (DecodeError, EncodeError):
             return ResponseCode.ONP
-        if self.d.has(F.PENDING_NEVER_ACTIVATED) and code == 0:
+        if self.switches.has(F.PENDING_NEVER_ACTIVATED) and code == 0:
             at = None
         entry = Pending(base, ped, image, at)
         slots = m.pending
@@ -358,7 +371,7 @@ class Catalog:
             if done is None:
                 return ResponseCode.ONP  # every BT04 record holds a table still pending
             slots[slots.index(done)] = entry
-        if self.d.has(F.PENDING_ACTIVATED_EARLY) and code == 2:
+        if self.switches.has(F.PENDING_ACTIVATED_EARLY) and code == 2:
             m.activate(now, entry)
         elif at is not None and at <= utc + EPS:
             m.activate(now, entry)  # a PED time already past activates at once
@@ -370,29 +383,29 @@ class Catalog:
 
     # --- table contents ---
     def bt00(self, *, faulty: bool) -> Record:
-        c = self.d.config
+        c = self.config
         std_t, mfg_t, std_p, mfg_p = self.bitmaps()
         writable = [t for t, a in self.access.items() if a.write and t != BT07] + [BT07]
         std_w = frozenset(t for t in writable if t < ET)
         mfg_w = frozenset(t - ET for t in writable if t >= ET)
         nbr_pending = 4
-        if faulty and self.d.has(F.BT00_BIT7_DROPPED):
+        if faulty and self.switches.has(F.BT00_BIT7_DROPPED):
             std_t, mfg_t, std_p, mfg_p, std_w, mfg_w = (
                 frozenset(n for n in s if n % 8 != 7) for s in (std_t, mfg_t, std_p, mfg_p, std_w, mfg_w))
-        if faulty and self.d.has(F.BT00_DIMENSION_INCONSISTENT):
+        if faulty and self.switches.has(F.BT00_DIMENSION_INCONSISTENT):
             nbr_pending += 1
         return Record(
             data_order=0, char_format=1, model_select=0, tm_format=2, data_access_method=1, id_form=1,
             int_format=0, ni_format1=8, ni_format2=8, manufacturer=c.identity.manufacturer,
             nameplate_type=2, default_set_used=0, max_proc_parm_length=255,
-            max_resp_data_len=self.d.max_response_data, std_version_no=1, std_revision_no=0,
+            max_resp_data_len=MAX_RESPONSE_DATA, std_version_no=1, std_revision_no=0,
             dim_std_tbls_used=10, dim_mfg_tbls_used=13, dim_std_proc_used=2, dim_mfg_proc_used=12,
             dim_mfg_status_used=6, nbr_pending=nbr_pending, std_tbls_used=std_t, mfg_tbls_used=mfg_t,
             std_proc_used=std_p, mfg_proc_used=mfg_p, std_tbls_write=std_w, mfg_tbls_write=mfg_w)
 
     def bt01(self, now: float) -> Record:
-        i = self.d.config.identity
-        v = self.d.firmware.version
+        i = self.config.identity
+        v = self.firmware.version
         from .config import pack_version
 
         hw = pack_version(i.hardware)
@@ -401,7 +414,7 @@ class Catalog:
                       mfg_serial_number=i.serial)
 
     def bt03(self, now: float) -> Record:
-        m = self.d.meter
+        m = self.meter
         std = m.std_alarms
         mfg = {n for n in range(len(m.mfg_alarms) * 8) if m.mfg_alarms[n // 8] >> (n % 8) & 1}
         live = {
@@ -423,14 +436,14 @@ class Catalog:
         return rec
 
     def bt04(self, now: float) -> Record:
-        m = self.d.meter
+        m = self.meter
         active = [p for p in m.pending if p.still_pending]
         records = [Record(ped=Ped(p.ped[0] & 0x0F, bool(p.ped[0] & 0x10), bool(p.ped[0] & 0x20), p.ped[1:6]),
                           table_number=p.table_id, still_pending=p.still_pending) for p in m.pending]
         empty = Record(ped=Ped(0), table_number=0, still_pending=False)
         records += [empty] * (self.dims.bt00.nbr_pending - len(records))
         flagged = [p.table_id for p in active]
-        if self.d.has_variant(V.BT04_PENDING_CAPABILITY):
+        if self.switches.has_variant(V.BT04_PENDING_CAPABILITY):
             flagged = [t for t, a in self.access.items() if a.pendable]  # "has a pending table" [OPG:458]
         return Record(
             std_pending=frozenset(t for t in flagged if t < ET),
@@ -444,7 +457,7 @@ class Catalog:
         return Record(proc_nbr=word & 0xFFF, selector=word >> 12, psn=img[2], params=bytes(img[3:]))
 
     def bt08(self, now: float) -> Record:
-        number, psn, result, data = self.d.procedures.response
+        number, psn, result, data = self.procedures.response
         return Record(proc_nbr=number, psn=psn, result=result, resp_data=data)
 
     def bt21(self, now: float = 0.0, *, maximum: bool = False) -> Record:
@@ -454,7 +467,7 @@ class Catalog:
                                "daily_self_read_flag", "weekly_self_read_flag"), False)
         return Record(**flags, demand_reset_ctr_flag=True, self_read_demand_reset=0, nbr_self_reads=0,
                       nbr_summations=11, nbr_demands=0, nbr_coin_values=0, nbr_occur=1,
-                      nbr_tiers=8 if maximum else len(self.d.meter.registers.tiers),
+                      nbr_tiers=8 if maximum else len(self.meter.registers.tiers),
                       nbr_present_demands=0, nbr_present_values=0)
 
     def bt22(self, now: float) -> Record:
@@ -462,7 +475,7 @@ class Catalog:
                       coincident_select=[], coin_demand_assoc=[])
 
     def bt23(self, now: float) -> Record:
-        r = self.d.meter.registers
+        r = self.meter.registers
 
         def block(sums: list[int]) -> Record:
             return Record(summations=[max(min(v, 2**31 - 1), -2**31) for v in sums], demands=[], coincidents=[])
@@ -475,7 +488,7 @@ class Catalog:
                                "season_chng_armed_flag", "sort_dates_flag", "anchor_date_flag",
                                "cap_dst_auto_flag", "separate_weekdays_flag", "separate_sum_demands_flag",
                                "capable_of_tm_zn_offset_flag"), False)
-        sort = self.d.has_variant(V.BT54_STORED_AS_RECEIVED)  # "the host must pre-sort" [MEP-DG:11425]
+        sort = self.switches.has_variant(V.BT54_STORED_AS_RECEIVED)  # "the host must pre-sort" [MEP-DG:11425]
         return Record(**flags, sort_tier_switches_flag=sort, nbr_seasons=1, nbr_special_sched=0,
                       nbr_non_recurr_dates=0, nbr_recurr_dates=0, nbr_tier_switches=8,
                       calendar_tbl_size=3 * 8 + 3 * 1 + 4)
@@ -493,20 +506,20 @@ class Catalog:
                       dst_applied_flag=local)
 
     def bt52(self, now: float) -> Record:
-        utc = self.d.meter.utc(now)
+        utc = self.meter.utc(now)
         return Record(clock_calendar=_ltime(utc), **self._qualifier(utc, local=False))
 
     def bt55(self, now: float) -> Record:
-        local = self.d.meter.local(now)
+        local = self.meter.local(now)
         return Record(clock_calendar=_ltime(local), **self._qualifier(local, local=True),
-                      curr_tier=self.d.meter.tier(now), tier_drive=0, special_schd_active=0, season=0)
+                      curr_tier=self.meter.tier(now), tier_drive=0, special_schd_active=0, season=0)
 
     def _lp_block_size(self) -> int:
-        lp = self.d.meter.lp
+        lp = self.meter.lp
         return 5 + (lp.ints_per_block + 7) // 8 + lp.ints_per_block * (lp.channels // 2 + 1 + 4 * lp.channels)
 
     def bt61(self, now: float = 0.0) -> Record:
-        lp = self.d.meter.lp
+        lp = self.meter.lp
         flags = {f"lp_set{n}_inhibit_ovf_flag": False for n in range(1, 5)}
         flags |= {f"scalar_divisor_flag_set{n}": False for n in range(1, 5)}
         inv = dict.fromkeys(("inv_uint8_flag", "inv_uint16_flag", "inv_uint32_flag", "inv_int8_flag",
@@ -522,7 +535,7 @@ class Catalog:
         return Record(sets=[Record(channels=channels, int_fmt_cde=32)])
 
     def bt63(self, now: float) -> Record:
-        lp = self.d.meter.lp
+        lp = self.meter.lp
         return Record(sets=[Record(
             block_order=0, overflow_flag=lp.overflow, list_type=1, block_inhibit_overflow_flag=False,
             interval_order=0, active_mode_flag=True, test_mode=False, nbr_valid_blocks=lp.valid_blocks,
@@ -530,7 +543,7 @@ class Catalog:
             nbr_unread_blocks=lp.unread, nbr_valid_int=lp.valid_intervals)])
 
     def bt64(self, now: float) -> Record:
-        lp = self.d.meter.lp
+        lp = self.meter.lp
         n_status = lp.channels // 2 + 1
         blank = Record(extended_int_status=bytes(n_status), channel_values=[0] * lp.channels)
         blocks = []
@@ -551,10 +564,10 @@ class Catalog:
         return Record(event_number_flag=False, hist_date_time_flag=True, hist_seq_nbr_flag=True,
                       hist_inhibit_ovf_flag=False, event_inhibit_ovf_flag=False, nbr_std_events=8,
                       nbr_mfg_events=19, hist_data_length=2, event_data_length=2,
-                      nbr_history_entries=self.d.meter.log.capacity, nbr_event_entries=0)
+                      nbr_history_entries=self.meter.log.capacity, nbr_event_entries=0)
 
     def bt74(self, now: float) -> Record:
-        log = self.d.meter.log
+        log = self.meter.log
         blank = Record(time=LTimeDate(0, 0, 0), seq_nbr=0, user_id=0, event_code=0, argument=bytes(2))
         entries = [blank if e is None else Record(
             time=_ltime(e.utc), seq_nbr=e.seq & 0xFFFF, user_id=e.user, event_code=e.code & 0xFFF,
@@ -564,20 +577,19 @@ class Catalog:
                       last_entry_seq_nbr=log.last_seq, nbr_unread_entries=log.unread, entries=entries)
 
     def et04(self, now: float) -> Record:
-        d, c = self.d, self.d.config
-        s = d.security
+        c, s, node, fw = self.config, self.security, self.node, self.firmware
         return Record(
             sequence_number=s.seq, transceiver_id=bytes.fromhex(c.address.neuron_id),
-            subnet_id=c.address.subnet, node_id=c.address.node, explicit_msg_received=d.messages_received > 0,
+            subnet_id=c.address.subnet, node_id=c.address.node, explicit_msg_received=node.messages_received > 0,
             force_neuron_config=False, request_neuron_state=False, disable_plc_encryption=False,
-            disable_eeprom_lock=False, phase=1, rated_frequency=50, program_id=d.firmware.program_id,
+            disable_eeprom_lock=False, phase=1, rated_frequency=50, program_id=fw.program_id,
             self_id=b"OSGP reference device".ljust(30, b"\0"), pk_access=0, max_power_outages=10, unused_54=0,
             max_te_registers=4, registration_current=20, max_current=60, rated_voltage=230,
             inactive_voltage_l1=False, inactive_voltage_l2=False, inactive_voltage_l3=False,
             separate_current_phases=False, inactive_current_l1=False, inactive_current_l2=False,
             inactive_current_l3=False, dst_off_delta=0, self_read_hour=0, self_read_minute=0, stop_mode_days=0,
             mfg_status=bytes(3), rk_bp10_ep16_access=not c.security.rk_bp10_ep16, test_point=False,
-            test_point_internal=False, lp_use_skipped=False, neuron_state=d.neuron_state, phase_rotation=0,
+            test_point_internal=False, lp_use_skipped=False, neuron_state=node.neuron_state, phase_rotation=0,
             plc_comm_inactive_threshold=0,
             broadcast_last_receipt=_ltime(s.broadcast_receipt_utc) if s.broadcast_receipt_utc else LTimeDate(0, 0, 0),
             broadcast_base=s.broadcast_seq, broadcast_delta=c.security.window,
@@ -585,7 +597,7 @@ class Catalog:
             auto_discovery_disable=1, amplifier_gain=0, events_outage_threshold=0, nvm_size=64,
             safe_image_locked=0, mep_seq_nbr=0, unused_107=0, premise_power_generation=0,
             outage_detection_pct=60, phase_loss_pct=60, meter_form=0, clock_error_tier=0, c1219_compliance=0,
-            idt_version=d.firmware.idt_version, tilt_timer=0, min_registration_current=0,
+            idt_version=fw.idt_version, tilt_timer=0, min_registration_current=0,
             registration_current_fraction=0, constant_phase_loss_alarm=False, power_up_wait_time=0,
             max_key_usage_count=c.security.max_key_usage, security_mode=2 if s.mode == "aes128" else 0,
             fcm_count=0, mep_seq_nbrs=[0, 0], reverse_energy_time_ms=0, reverse_energy_time_s=0, extension=b"")
@@ -602,16 +614,16 @@ class Catalog:
             reserved_35=0, et17_bitmap_size=0, error_screen_count=0, extension=b"")
 
     def et23(self, now: float) -> Record:
-        d = self.d
-        relay = d.meter.relay
+        node = self.node
+        relay = self.meter.relay
         reserved = 119 if self.dims.firmware[:2] >= (4, 0) else 87
-        return Record(lontalk_msgs_received=d.messages_received & 0xFFFFFFFF,
-                      lontalk_msgs_validated=d.messages_validated & 0xFFFFFFFF, reserved_8=bytes(86),
+        return Record(lontalk_msgs_received=node.messages_received & 0xFFFFFFFF,
+                      lontalk_msgs_validated=node.messages_validated & 0xFFFFFFFF, reserved_8=bytes(86),
                       disconnect_internal_status=relay.status(now), active_calendar_id=self.calendar_id,
                       reserved_99=bytes(reserved))
 
     def et29(self, now: float) -> Record:
-        caps = self.d.config.capabilities
+        caps = self.config.capabilities
         options = {14} | ({5, 11} if caps.relay else set())
         rec = Record(hardware_options=frozenset(options), reserved_3=bytes(2), single_phase=True, polyphase=False,
                      internal_reserved=0, pulse_relay_for_disconnect=False, power_boost_relay=False,
@@ -627,7 +639,7 @@ class Catalog:
         return rec
 
     def et54(self, now: float) -> Record:
-        m, s = self.d.meter, self.d.security
+        m, s = self.meter, self.security
         fw = self.dims.firmware[:2]
         rec = Record(
             multiple_lp_sets=False, energy_unit_change=False, lcd_5_digit_value_id=False,
@@ -639,7 +651,7 @@ class Catalog:
             time_adjustment_in_interval=int(m.slew_applied_interval), date_last_step_tariff_reset=_date0(),
             et77_entry_count=0, et79_entry_count=0)
         if fw == (3, 13) or fw >= (3, 80):
-            modes = {0} | ({2} if self.d.config.capabilities.aes else set())
+            modes = {0} | ({2} if self.config.capabilities.aes else set())
             rec.update(unicast_key_usage_count=s.unicast_uses & 0xFFFFFFFF,
                        broadcast_key_usage_count=s.broadcast_uses & 0xFFFFFFFF,
                        supported_security_modes=frozenset(modes))

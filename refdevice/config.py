@@ -92,7 +92,7 @@ class Metering:
 @dataclass(frozen=True)
 class Link:
     response_delay_s: float = 0.0  # processing time before the response goes out
-    late_delay_s: float = 30.0  # used by the `late_response` fault: beyond any sane response timeout
+    late_delay_s: float = 10.0  # `late_response` fault: after the tester's transaction ((retries + 1) x transmit timer)
     receive_timer_s: float = 8.192  # non-group receive timer for duplicate detection
     max_apdu: int = 2032  # longest request/response APDU handled (MAX_LPDU 2048 less headers); 0x04 beyond
 

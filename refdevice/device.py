@@ -14,7 +14,6 @@ import dataclasses
 import json
 import traceback
 from collections.abc import Iterable
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -65,35 +64,13 @@ from .meter import (
     Meter,
 )
 from .persistence import restore_state, snapshot_state
+from .ports import MAX_RESPONSE_DATA, Caller, NodeState, SecurityState, Switches
 from .procedures import Procedures
 
 # C12.18 codes that exist but only on the optical port: "unsupported" rather than "unrecognized".
 _OPTICAL_ONLY = frozenset({0x20, 0x21, 0x50, 0x51, 0x52, 0x70, *range(0x60, 0x6C)})
 _WIDE_WINDOW = 64  # the seq_window_too_wide fault
 _SEQ_LEN, _TAG_LEN = 4, 8
-
-
-@dataclass(frozen=True)
-class Caller:
-    """Who sent the request being executed."""
-
-    level: str  # "full" | "read"
-    encrypted: bool  # RC4-encrypted or AES
-    via_aes: bool
-    broadcast: bool
-
-
-@dataclass
-class SecurityState:
-    mode: str
-    keys: dict[str, Secret]
-    seq: int  # ET04.0: the last accepted unicast sequence number
-    broadcast_seq: int  # ET04.82 broadcast base B
-    unicast_uses: int = 0  # ET54.82
-    broadcast_uses: int = 0  # ET54.86
-    auth_failures: int = 0
-    usage_alarm: bool = False
-    broadcast_receipt_utc: float = 0.0  # ET04.76
 
 
 class ReferenceDevice:
@@ -103,9 +80,8 @@ class ReferenceDevice:
                  variants: Iterable[str] = ()) -> None:
         config.validate()
         self.config = config
-        self.faults = F.check(faults)
-        self.variants = V.check(variants)
-        self.neuron_state = 2 if self.has_variant(V.NEURON_STATE_ON_REQUEST) else 4  # ET04.72
+        self.switches = Switches.checked(faults, variants)  # shared by every part
+        self.node = NodeState(neuron_state=2 if self.has_variant(V.NEURON_STATE_ON_REQUEST) else 4)  # ET04.72
         self.clock = clock
         self.log: list[str] = []  # the device's own diagnostic log (exceptions, dropped frames)
         self.nvm: dict[str, Any] | None = None  # non-volatile memory when no persistence file is set
@@ -132,25 +108,29 @@ class ReferenceDevice:
                                   EV_TIME_CHANGED_NEW: EV_MFG_TIME_CHANGED_NEW}
         if self.has_variant(V.MFG_ACTIVATION_EVENT):
             self.meter.recode[EV_PENDING_ACTIVATED] = EV_MFG_PENDING_ACTIVATED
-        self.firmware = Firmware(self)
-        self.procedures = Procedures(self)
-        self.catalog = Catalog(self)
+        # Each part gets what it uses (refdevice/ports.py); only key/mode changes come back to the device.
+        self.firmware = Firmware(c, self.meter, self.security, version=self.firmware_version)
+        self.procedures = Procedures(c, self.switches, self.meter, self, self.firmware)
+        self.catalog = Catalog(c, self.switches, self.meter, security=self.security, node=self.node,
+                               firmware=self.firmware, procedures=self.procedures)
         self.meter.on_activate = self.catalog.activate_pending
+        self.firmware.on_changed = self.catalog.firmware_changed
         a = c.address
         self.responder = Responder(
             a.subnet, a.node, bytes.fromhex(a.domain), neuron_id=bytes.fromhex(a.neuron_id),
             groups=[GroupMembership(g, i) for i, g in enumerate(a.groups)])
         self.responder.non_group_receive_timer = c.link.receive_timer_s
-        self.messages_received = 0  # ET23.0
-        self.messages_validated = 0  # ET23.4
-        self.broadcast_used: set[int] = set()  # broadcast_base_host_set: numbers used since B was set
+        self.node.messages_received = self.node.messages_validated = 0  # ET23.0, ET23.4
         if restore:
             saved = self._load_nvm()
             if saved is not None:
-                restore_state(self, saved, now, keep_seq=not self.has(F.SEQ_NOT_PERSISTED))
+                problem = restore_state(self.meter, self.security, self.catalog, self.firmware, saved, now,
+                                        keep_seq=not self.has(F.SEQ_NOT_PERSISTED))
+                if problem is not None:
+                    self._note(now, problem)
                 if self.has_variant(V.SEQ_JUMP_AFTER_REBOOT):
                     self.security.seq = (self.security.seq + V.SEQ_REBOOT_JUMP) % (1 << 32)
-                self.neuron_state = 4  # ET04.72 is refreshed on each power-up [MEP-DG:2805]
+                self.node.neuron_state = 4  # ET04.72 is refreshed on each power-up [MEP-DG:2805]
         self._build_profiles()
 
     def power_cycle(self, now: float | None = None, outage_s: float = 0.0) -> None:
@@ -162,7 +142,7 @@ class ReferenceDevice:
         self.meter.power_outage(now, outage_s)
 
     def save(self, now: float | None = None) -> None:
-        state = snapshot_state(self, self._now(now))
+        state = snapshot_state(self.meter, self.security, self.catalog, self.firmware, self._now(now))
         if self.config.persistence:
             path = Path(self.config.persistence)
             tmp = path.with_suffix(path.suffix + ".tmp")
@@ -193,24 +173,33 @@ class ReferenceDevice:
         return (f"{i.manufacturer} {i.model} fw {i.firmware} at {a.subnet}/{a.node} "
                 f"(domain {a.domain or '-'}, {self.security.mode})")
 
+    @property
+    def faults(self) -> frozenset[str]:
+        return self.switches.faults
+
+    @property
+    def variants(self) -> frozenset[str]:
+        return self.switches.variants
+
     def has(self, fault: str) -> bool:
-        return fault in self.faults
+        return self.switches.has(fault)
 
     def has_variant(self, variant: str) -> bool:
-        return variant in self.variants
+        return self.switches.has_variant(variant)
+
+    @property
+    def messages_received(self) -> int:  # ET23.0
+        return self.node.messages_received
+
+    @property
+    def messages_validated(self) -> int:  # ET23.4
+        return self.node.messages_validated
 
     def _note(self, now: float, text: str) -> None:
         self.log.append(f"{now:.3f} {text}")
         del self.log[:-1000]  # bounded: a fuzzer must not grow it forever
 
-    # --- security state used by procedures and tables ---
-    @property
-    def security_mode(self) -> str:
-        return self.security.mode
-
-    def key_bytes(self, level: str) -> bytes:
-        return self.security.keys[level].reveal()
-
+    # --- security operations (ports.SecurityControl, for the procedures) ---
     def change_key(self, level: str, key: bytes) -> None:
         self.security.keys[level] = Secret(key, level)
         self.security.unicast_uses = 0
@@ -249,7 +238,7 @@ class ReferenceDevice:
 
     @property
     def max_response_data(self) -> int:
-        return 12  # BT00.10 MAX_RESP_DATA_LEN [OPG p.48]
+        return MAX_RESPONSE_DATA
 
     # --- 14908-1 ---
     def on_frame(self, frame: bytes, now: float) -> list[tuple[float, bytes]]:
@@ -280,7 +269,7 @@ class ReferenceDevice:
             assert pdu is not None and not isinstance(pdu, lon.AuthPdu)
             service = Service.REQUEST if isinstance(pdu, lon.Spdu) else Service.ACKD
             got = Delivery(lpdu, service, pdu.tid, lpdu.apdu, pdu.auth)
-        self.messages_received += 1
+        self.node.messages_received += 1
         if self.has(F.HANG_ON_OVERSIZE) and len(got.apdu) > HANG_APDU:
             self.dead = True
             self._note(now, f"APDU of {len(got.apdu)} bytes: device hung (fault {F.HANG_ON_OVERSIZE})")
@@ -329,7 +318,7 @@ class ReferenceDevice:
             width = max(width, V.WIDER_WINDOW)
         window = SequenceWindow(_WIDE_WINDOW if self.has(F.SEQ_WINDOW_TOO_WIDE) else width)
         accepted = window.accepts(current, opened.seq) or (self.has(F.ACCEPT_REPLAYED_SEQ) and opened.seq == current)
-        if broadcast and self.has_variant(V.BROADCAST_BASE_HOST_SET) and opened.seq in self.broadcast_used:
+        if broadcast and self.has_variant(V.BROADCAST_BASE_HOST_SET) and opened.seq in s.broadcast_used:
             accepted = False  # B stays where the host put it: each number of the window once
         if not accepted:
             if broadcast:
@@ -345,13 +334,13 @@ class ReferenceDevice:
             return wrap_apdu(profile.protect_response(opened, message), self.prefix)
         if broadcast:
             if self.has_variant(V.BROADCAST_BASE_HOST_SET):
-                self.broadcast_used.add(opened.seq)
+                s.broadcast_used.add(opened.seq)
             else:
                 s.broadcast_seq = opened.seq
             s.broadcast_receipt_utc = self.meter.utc(now)
         else:
             s.seq = opened.seq
-        self.messages_validated += 1
+        self.node.messages_validated += 1
         caller = self._caller(opened, profile, broadcast)
         if len(apdu) > self.config.link.max_apdu:
             message = bytes([ResponseCode.ONP])
@@ -433,8 +422,13 @@ class ReferenceDevice:
         try:
             request = decode_request(message)
         except AppDecodeError as exc:
-            self._note(now, f"malformed request answered 0x01: {exc}")
-            return bytes([ResponseCode.ERR])
+            if getattr(exc, "field", "") != "count":
+                self._note(now, f"malformed request answered 0x01: {exc}")
+                return bytes([ResponseCode.ERR])
+            # MEP-DG:537-539 (REQ-APP-012): a missing or short count is indeterminate, "No error will be
+            # returned": this device takes count 0 and executes the request
+            self._note(now, f"count field missing or short, taken as 0: {exc}")
+            request = decode_request(message[:{0x3F: 6, 0x40: 3, 0x4F: 6}[message[0]]] + b"\0\0")
         match request:
             case RawRequest():
                 code = request.payload[0] if request.payload else 0

@@ -84,9 +84,9 @@ FAULTS: dict[str, Fault] = {f.name: f for f in (
        "an RC4-encrypted request is answered in plaintext (the response data leaks)"),
     _f(AES_ACCEPTS_RC4, "REQ-SEC-023",
        "a device in AES-128 mode executes digest/RC4-protected requests"),
-    _f(REJECTED_CHANGES_STATE, "REQ-SEC-029",
+    _f(REJECTED_CHANGES_STATE, "REQ-SEC-004",
        "a request refused with 0x0B or 0x0C is nevertheless executed (its write lands)"),
-    _f(SEQ_NOT_PERSISTED, "REQ-SEC-016",
+    _f(SEQ_NOT_PERSISTED, "REQ-SEC-010",
        "the sequence number falls back to its start value after a power cycle (replay possible)"),
     _f(KEY_USAGE_NOT_COUNTED, "REQ-SEC-030",
        "the ET54 unicast key usage counter does not increment"),
@@ -118,7 +118,7 @@ FAULTS: dict[str, Fault] = {f.name: f for f in (
        "a BT07 write repeating the previous PSN is executed again instead of refused with 0x04"),
     _f(UNKNOWN_PROCEDURE_NOT_6, "REQ-PRC-006",
        "an unknown procedure posts result 0 (completed) instead of 6"),
-    _f(BAD_PARAMETERS_ACCEPTED, "REQ-PRC-026",
+    _f(BAD_PARAMETERS_ACCEPTED, "REQ-PRC-008",  # a 0 departs from every reading of PRC-008; PRC-026 is inferred
        "BP10 with an impossible date (month 13) posts 0 instead of 2"),
     _f(RELAY_IGNORES_DISCONNECT, "REQ-PRC-036",
        "the disconnect procedure posts 0 but the relay (ET23.94) does not change"),
@@ -139,10 +139,10 @@ FAULTS: dict[str, Fault] = {f.name: f for f in (
        "a duplicate transaction (same TID and APDU within the receive timer) is executed again"),
     _f(WRONG_TID, "REQ-LNK-012",
        "the response carries a transaction id different from the request's"),
-    _f(HANG_ON_OVERSIZE, "REQ-APP-026",
+    _f(HANG_ON_OVERSIZE, "REQ-LNK-012",  # it then answers no request at all (low:251); APP-026 is inferred
        "an APDU longer than 229 bytes (ASM-APP-05) kills it: no answer to anything until power_cycle()"),
     _f(LATE_RESPONSE, "REQ-LNK-024",
-       "responses go out link.late_delay_s (30 s) after the request, beyond the response timeout"),
+       "responses go out link.late_delay_s (10 s) after the request, after the tester's transaction has ended"),
 )}
 
 

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import hmac
 import struct
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from cryptography.hazmat.primitives.ciphers import algorithms
@@ -30,7 +31,9 @@ from osgp.lon import crc16
 from .meter import EV_FIRMWARE_REJECTED, EV_REPROGRAMMED
 
 if TYPE_CHECKING:
-    from .device import ReferenceDevice
+    from .config import DeviceConfig
+    from .meter import Meter
+    from .ports import SecurityState
 
 HEADER_SIZE = 25
 _HEADER = struct.Struct("<IHH16s")
@@ -50,14 +53,18 @@ def header(image: bytes, version: int, key: bytes | None = None) -> bytes:
 
 
 class Firmware:
-    def __init__(self, device: ReferenceDevice) -> None:
-        self.d = device
+    """`on_changed()` is called after an activation (the catalog re-derives what depends on the version)."""
+
+    def __init__(self, config: DeviceConfig, meter: Meter, security: SecurityState, *, version: int) -> None:
+        self.meter = meter
+        self.security = security
         self.header = bytearray(HEADER_SIZE)
-        self.buffer = bytearray(device.config.metering.firmware_image_size)
-        self.version = device.firmware_version
+        self.buffer = bytearray(config.metering.firmware_image_size)
+        self.version = version
         self.image_crc = crc16(b"")
-        self.program_id = bytes.fromhex(device.config.identity.program_id)
+        self.program_id = bytes.fromhex(config.identity.program_id)
         self.idt_version = 1
+        self.on_changed: Callable[[], None] = lambda: None
 
     def activate(self, now: float) -> int:
         length, crc, version, mac = _HEADER.unpack_from(self.header)
@@ -67,17 +74,17 @@ class Firmware:
             status = STATUS_LENGTH
         elif crc16(image) != crc:
             status = STATUS_CRC
-        elif self.d.security_mode == "aes128" and not hmac.compare_digest(
-                image_mac(image, self.d.key_bytes("full")), mac):
+        elif self.security.mode == "aes128" and not hmac.compare_digest(
+                image_mac(image, self.security.keys["full"].reveal()), mac):
             status = STATUS_MAC
         self.header[24] = status
         if status != STATUS_ACTIVATED:
-            self.d.meter.event(now, EV_FIRMWARE_REJECTED, status)
+            self.meter.event(now, EV_FIRMWARE_REJECTED, status)
             return 3
         self.version, self.image_crc = version, crc
         self.program_id = self.program_id[:6] + struct.pack(">H", version)
         self.idt_version = (self.idt_version + 1) & 0xFF
-        self.d.meter.mfg_alarms[1] |= 0x40  # BT03 mfg "code bank changed"
-        self.d.catalog.firmware_changed()
-        self.d.meter.event(now, EV_REPROGRAMMED, version)
+        self.meter.mfg_alarms[1] |= 0x40  # BT03 mfg "code bank changed"
+        self.on_changed()
+        self.meter.event(now, EV_REPROGRAMMED, version)
         return 0

@@ -16,13 +16,15 @@ from osgp.secret import Secret
 from .meter import Block, Event, Interval, Pending
 
 if TYPE_CHECKING:
-    from .device import ReferenceDevice
+    from .catalog import Catalog
+    from .firmware import Firmware
+    from .meter import Meter
+    from .ports import SecurityState
 
 FORMAT = 1
 
 
-def snapshot_state(d: ReferenceDevice, now: float) -> dict[str, Any]:
-    m, s = d.meter, d.security
+def snapshot_state(m: Meter, s: SecurityState, catalog: Catalog, firmware: Firmware, now: float) -> dict[str, Any]:
     lp = m.lp
     return {
         "format": FORMAT,
@@ -44,9 +46,9 @@ def snapshot_state(d: ReferenceDevice, now: float) -> dict[str, Any]:
         "pending": [{"table_id": p.table_id, "ped": p.ped.hex(), "data": p.data.hex(),
                      "activate_at": p.activate_at, "still_pending": p.still_pending} for p in m.pending],
         "last_activation_utc": m.last_activation_utc,
-        "tables": {str(k): v.hex() for k, v in d.catalog.stored.items()},
-        "firmware": {"version": d.firmware.version, "image_crc": d.firmware.image_crc,
-                     "program_id": d.firmware.program_id.hex(), "idt_version": d.firmware.idt_version},
+        "tables": {str(k): v.hex() for k, v in catalog.stored.items()},
+        "firmware": {"version": firmware.version, "image_crc": firmware.image_crc,
+                     "program_id": firmware.program_id.hex(), "idt_version": firmware.idt_version},
     }
 
 
@@ -55,12 +57,12 @@ def _block(b: Block) -> dict[str, Any]:
             "intervals": [None if i is None else [list(i.values), i.common, list(i.codes)] for i in b.intervals]}
 
 
-def restore_state(d: ReferenceDevice, state: dict[str, Any], now: float, *, keep_seq: bool) -> None:
-    """Load a snapshot into a freshly booted device. Missing or foreign parts are left at their defaults."""
+def restore_state(m: Meter, s: SecurityState, catalog: Catalog, firmware: Firmware, state: dict[str, Any],
+                  now: float, *, keep_seq: bool) -> str | None:
+    """Load a snapshot into the parts of a freshly booted device. Missing or foreign parts are left at
+    their defaults; a snapshot of another format loads nothing: the answer says so (else None)."""
     if state.get("format") != FORMAT:
-        d._note(now, f"NVM format {state.get('format')!r} unknown; starting from the config")
-        return
-    m, s = d.meter, d.security
+        return f"NVM format {state.get('format')!r} unknown; starting from the config"
     sec = state["security"]
     s.mode = sec["mode"]
     s.keys = {k: Secret(bytes.fromhex(v), k) for k, v in sec["keys"].items()}
@@ -91,9 +93,10 @@ def restore_state(d: ReferenceDevice, state: dict[str, Any], now: float, *, keep
     m.pending = [Pending(p["table_id"], bytes.fromhex(p["ped"]), bytes.fromhex(p["data"]), p["activate_at"],
                          p["still_pending"]) for p in state["pending"]]
     m.last_activation_utc = state["last_activation_utc"]
-    d.catalog.stored.update({int(k): bytearray.fromhex(v) for k, v in state["tables"].items()})
-    d.catalog.reload_stored()
+    catalog.stored.update({int(k): bytearray.fromhex(v) for k, v in state["tables"].items()})
+    catalog.reload_stored()
     fw = state["firmware"]
-    d.firmware.version, d.firmware.image_crc = fw["version"], fw["image_crc"]
-    d.firmware.program_id, d.firmware.idt_version = bytes.fromhex(fw["program_id"]), fw["idt_version"]
-    d.catalog.firmware_changed()
+    firmware.version, firmware.image_crc = fw["version"], fw["image_crc"]
+    firmware.program_id, firmware.idt_version = bytes.fromhex(fw["program_id"]), fw["idt_version"]
+    catalog.firmware_changed()
+    return None

@@ -29,9 +29,13 @@ from .meter import (
     EV_UPDATE_LIST_POINTERS,
     Registers,
 )
+from .ports import MAX_RESPONSE_DATA
 
 if TYPE_CHECKING:
-    from .device import Caller, ReferenceDevice
+    from .config import DeviceConfig
+    from .firmware import Firmware
+    from .meter import Meter
+    from .ports import Caller, SecurityControl, Switches
 
 EP = 2048
 
@@ -70,8 +74,15 @@ class Outcome:
 
 
 class Procedures:
-    def __init__(self, device: ReferenceDevice) -> None:
-        self.d = device
+    """`control` changes keys and the security mode (the device rebuilds its profiles)."""
+
+    def __init__(self, config: DeviceConfig, switches: Switches, meter: Meter, control: SecurityControl,
+                 firmware: Firmware) -> None:
+        self.config = config
+        self.switches = switches
+        self.meter = meter
+        self.control = control
+        self.firmware = firmware
         self.last_psn: int | None = None
         # BT08 image content: procedure id (with selector bits cleared), PSN, result, response data
         self.response: tuple[int, int, int, bytes] = (0, 0, 0, b"")
@@ -95,12 +106,12 @@ class Procedures:
             EP_SECURITY_MODE: self.security_mode,
             EP_CLEAR_HISTORY: self.clear_history,
         }
-        if device.has_variant(V.DISCONNECT_OTHER_NUMBER):
+        if switches.has_variant(V.DISCONNECT_OTHER_NUMBER):
             self._table[V.OTHER_DISCONNECT_PROCEDURE] = self._table.pop(EP_RELAY)
-        if not device.config.capabilities.relay:
+        if not config.capabilities.relay:
             self._table.pop(EP_RELAY, None)
             self._table.pop(V.OTHER_DISCONNECT_PROCEDURE, None)
-        if not device.config.capabilities.firmware_upgrade:
+        if not config.capabilities.firmware_upgrade:
             del self._table[EP_FIRMWARE_ACTIVATE]
 
     @property
@@ -113,34 +124,34 @@ class Procedures:
             return 0x04  # no room for number and PSN: nothing to run
         word = image[0] | image[1] << 8
         number, selector, psn, params = word & 0x0FFF, word >> 12, image[2], bytes(image[3:])
-        if caller.level != "full" and not self._read_key_may(number) and not self.d.has(F.READ_KEY_CAN_WRITE):
+        if caller.level != "full" and not self._read_key_may(number) and not self.switches.has(F.READ_KEY_CAN_WRITE):
             return 0x03
-        if psn == self.last_psn and not self.d.has(F.REPEATED_PSN_EXECUTED):
+        if psn == self.last_psn and not self.switches.has(F.REPEATED_PSN_EXECUTED):
             return 0x04  # two consecutive PSNs must differ [MEP p.50]
         self.last_psn = psn
         run = self._table.get(number)
         if len(params) > MAX_PARAMS:
             out = Outcome(BAD_PARAM)  # longer than BT00 MAX_PROC_PARM_LENGTH: not run (REQ-PRC-014)
         elif run is None:
-            out = Outcome(OK if self.d.has(F.UNKNOWN_PROCEDURE_NOT_6) else UNKNOWN)
+            out = Outcome(OK if self.switches.has(F.UNKNOWN_PROCEDURE_NOT_6) else UNKNOWN)
         else:
             out = run(params, caller, now)
-        self.d.meter.event(now, EV_PROCEDURE_INVOKED, number)
-        posted_psn = (psn + 1) & 0xFF if self.d.has(F.PROC_RESULT_WRONG_PSN) else psn
-        data = out.data[: self.d.max_response_data]
+        self.meter.event(now, EV_PROCEDURE_INVOKED, number)
+        posted_psn = (psn + 1) & 0xFF if self.switches.has(F.PROC_RESULT_WRONG_PSN) else psn
+        data = out.data[: MAX_RESPONSE_DATA]
         # Selector: 0 post on completion, 1 post only on exception, 2 never post, 3 post (synchronous).
         if selector in (0, 3) or (selector == 1 and out.result != OK):
             self.response = (number, posted_psn, out.result, data)
         return 0x00
 
     def _read_key_may(self, number: int) -> bool:
-        return number in READ_KEY_PROCEDURES and self.d.config.security.rk_bp10_ep16
+        return number in READ_KEY_PROCEDURES and self.config.security.rk_bp10_ep16
 
     # --- basic procedures ---
     def clear_data(self, p: bytes, c: Caller, now: float) -> Outcome:
-        m = self.d.meter
+        m = self.meter
         m.advance(now)
-        if not self.d.has_variant(V.BP03_KEEPS_TOTALS):  # BT23 totals "are never reset in the field" [OPG:1109]
+        if not self.switches.has_variant(V.BP03_KEEPS_TOTALS):  # BT23 totals "are never reset in the field" [OPG:1109]
             m.registers = Registers(tiers=[[0.0] * 4 for _ in m.registers.tiers])
         m.lp.clear()
         m.event(now, EV_DATA_CLEARED, 0)
@@ -157,28 +168,28 @@ class Procedures:
         return self._update_list(p[0], p[1] | p[2] << 8, now, EV_UPDATE_LIST_POINTERS)
 
     def _update_list(self, which: int, read: int | None, now: float, event: int) -> Outcome:
-        m = self.d.meter
+        m = self.meter
         if which == LIST_HISTORY:
             target = m.log
         elif which == LIST_LOAD_PROFILE and m.lp_enabled:
             target = m.lp
         elif which == LIST_SELF_READ:
             # no self-read list (BT26) on this device
-            return Outcome(BAD_PARAM if self.d.has_variant(V.MISSING_LIST_RESULT_2) else CONFLICT)
+            return Outcome(BAD_PARAM if self.switches.has_variant(V.MISSING_LIST_RESULT_2) else CONFLICT)
         else:
             return Outcome(BAD_PARAM)
-        if read is not None or not self.d.has_variant(V.BP04_OVERFLOW_ONLY):
+        if read is not None or not self.switches.has_variant(V.BP04_OVERFLOW_ONLY):
             target.unread = 0 if read is None else max(target.unread - read, 0)
         target.overflow = False
         m.event(now, event, which)
         return Outcome(OK)
 
     def clear_std_status(self, p: bytes, c: Caller, now: float) -> Outcome:
-        self.d.meter.std_alarms = 0
+        self.meter.std_alarms = 0
         return Outcome(OK)
 
     def clear_mfg_status(self, p: bytes, c: Caller, now: float) -> Outcome:
-        m = self.d.meter
+        m = self.meter
         m.mfg_alarms = bytearray(len(m.mfg_alarms))
         m.relay.changed = False
         return Outcome(OK)
@@ -189,9 +200,9 @@ class Procedures:
         if p[0] & 0x04:
             return Outcome(CONFLICT)  # no seasons configured: a season change cannot be done
         if p[0] & 0x01:
-            self.d.meter.demand_reset(now)
+            self.meter.demand_reset(now)
         if p[0] & 0x02:
-            self.d.meter.self_read(now)
+            self.meter.self_read(now)
         return Outcome(OK)
 
     def set_date_time(self, p: bytes, c: Caller, now: float) -> Outcome:
@@ -204,13 +215,13 @@ class Procedures:
         # only the parts SET_MASK selects are checked (and applied) [ASM-PRC-03]
         valid = mask & 0x03 and (date_ok or not mask & 2) and (time_ok or not mask & 1)
         if not valid:
-            return Outcome(OK if self.d.has(F.BAD_PARAMETERS_ACCEPTED) else BAD_PARAM)
-        if self.d.has(F.CLOCK_NOT_SET_BY_BP10):
+            return Outcome(OK if self.switches.has(F.BAD_PARAMETERS_ACCEPTED) else BAD_PARAM)
+        if self.switches.has(F.CLOCK_NOT_SET_BY_BP10):
             return Outcome(OK)
-        m = self.d.meter
+        m = self.meter
         current = m.utc(now)
         day = current - current % 86400
-        local = self.d.has_variant(V.BP10_LOCAL_TIME)
+        local = self.switches.has_variant(V.BP10_LOCAL_TIME)
         if local:
             current = m.local(now)  # the parameters are local time: kept parts and the result too
             day = current - current % 86400
@@ -220,44 +231,44 @@ class Procedures:
         return Outcome(OK)
 
     def activate_all(self, p: bytes, c: Caller, now: float) -> Outcome:
-        for entry in [e for e in self.d.meter.pending if e.still_pending]:
-            self.d.meter.activate(now, entry)
+        for entry in [e for e in self.meter.pending if e.still_pending]:
+            self.meter.activate(now, entry)
         return Outcome(OK)
 
     def activate_specific(self, p: bytes, c: Caller, now: float) -> Outcome:
         if len(p) < 6:
             return Outcome(BAD_PARAM)
-        matches = [e for e in self.d.meter.pending if e.still_pending and e.ped == p[:6]]
+        matches = [e for e in self.meter.pending if e.still_pending and e.ped == p[:6]]
         if not matches:
             return Outcome(PARTIAL)  # nothing matches (as documented for the PED-matching clear)
         for entry in matches:
-            self.d.meter.activate(now, entry)
+            self.meter.activate(now, entry)
         return Outcome(OK)
 
     def clear_all_pending(self, p: bytes, c: Caller, now: float) -> Outcome:
-        for entry in self.d.meter.pending:
+        for entry in self.meter.pending:
             if entry.still_pending:
                 entry.still_pending = False  # the pending data stays [OPG p.12]
-                self.d.meter.event(now, EV_PENDING_CLEARED, entry.table_id)
+                self.meter.event(now, EV_PENDING_CLEARED, entry.table_id)
         return Outcome(OK)
 
     def clear_specific_pending(self, p: bytes, c: Caller, now: float) -> Outcome:
         if len(p) < 6:
             return Outcome(BAD_PARAM)
-        matches = [e for e in self.d.meter.pending if e.still_pending and e.ped == p[:6]]
+        matches = [e for e in self.meter.pending if e.still_pending and e.ped == p[:6]]
         for entry in matches:
             entry.still_pending = False
-            self.d.meter.event(now, EV_PENDING_CLEARED, entry.table_id)
+            self.meter.event(now, EV_PENDING_CLEARED, entry.table_id)
         return Outcome(OK if matches else PARTIAL)  # 1 = no matching pending table [OPG p.12]
 
     # --- extended procedures ---
     def relay(self, p: bytes, c: Caller, now: float) -> Outcome:
         if len(p) < 1 or p[0] not in (0, 1):
             return Outcome(BAD_PARAM)
-        m = self.d.meter
+        m = self.meter
         if not m.relay_spacing_ok(now):  # >= 10 s between operations [MEP p.134]
-            return Outcome(CONFLICT if self.d.has_variant(V.RELAY_SPACING_RESULT_3) else TIMING)
-        if self.d.has(F.RELAY_IGNORES_DISCONNECT):
+            return Outcome(CONFLICT if self.switches.has_variant(V.RELAY_SPACING_RESULT_3) else TIMING)
+        if self.switches.has(F.RELAY_IGNORES_DISCONNECT):
             return Outcome(OK)
         m.operate_relay(now, close=p[0] == 1)
         return Outcome(OK)
@@ -272,9 +283,9 @@ class Procedures:
         (delta,) = struct.unpack_from("<i", p)
         if abs(delta) > 86400:
             return Outcome(BAD_PARAM)  # a slew of more than a day would take days: use BP10
-        if self.d.meter.slew_status == 1:
+        if self.meter.slew_status == 1:
             return Outcome(CONFLICT)  # a slew is still running
-        self.d.meter.start_slew(now, float(delta))
+        self.meter.start_slew(now, float(delta))
         return Outcome(OK)
 
     def key_change(self, p: bytes, c: Caller, now: float) -> Outcome:
@@ -283,25 +294,25 @@ class Procedures:
         if not (c.encrypted or c.via_aes):
             return Outcome(NO_AUTH)  # a key never travels in clear (ASM-DEV-03)
         level = ("full", "read", "broadcast")[p[0]]
-        self.d.change_key(level, bytes(p[1:17]))
-        self.d.meter.event(now, EV_KEY_CHANGED, p[0])
+        self.control.change_key(level, bytes(p[1:17]))
+        self.meter.event(now, EV_KEY_CHANGED, p[0])
         return Outcome(OK)
 
     def firmware_activate(self, p: bytes, c: Caller, now: float) -> Outcome:
-        return Outcome(self.d.firmware.activate(now))
+        return Outcome(self.firmware.activate(now))
 
     def security_mode(self, p: bytes, c: Caller, now: float) -> Outcome:
         if len(p) < 1 or p[0] not in (0, 2):
             return Outcome(BAD_PARAM)
         if not c.via_aes:
             return Outcome(NO_AUTH)  # only through the AES-128 path [MEP-DG ET04.127]
-        if p[0] == 2 and not self.d.config.capabilities.aes:
+        if p[0] == 2 and not self.config.capabilities.aes:
             return Outcome(CONFLICT)
-        self.d.set_security_mode("aes128" if p[0] == 2 else "rc4")
-        self.d.meter.event(now, EV_SECURITY_MODE_CHANGED, p[0])
+        self.control.set_security_mode("aes128" if p[0] == 2 else "rc4")
+        self.meter.event(now, EV_SECURITY_MODE_CHANGED, p[0])
         return Outcome(OK)
 
     def clear_history(self, p: bytes, c: Caller, now: float) -> Outcome:
-        self.d.meter.log.clear()
-        self.d.meter.event(now, EV_HISTORY_LOG_CLEARED, 0)
+        self.meter.log.clear()
+        self.meter.event(now, EV_HISTORY_LOG_CLEARED, 0)
         return Outcome(OK)

@@ -69,8 +69,9 @@ VARIANTS: dict[str, Variant] = {v.name: v for v in (
        "0x0C carries the next sequence number to use (last accepted + 1), not the last accepted one",
        "MEP-DG:472-473, 561-562 ('Correct sequence number to be used in subsequent request messages')"),
     _v(SEQ_WINDOW_WIDER, "REQ-SEC-009",
-       f"sequence numbers up to current+{WIDER_WINDOW} are accepted (the guide gives a minimum of 8)",
-       "MEP-DG:486-487 ('will accept a sequence number that is up to 8 increments'; no upper bound stated)"),
+       f"sequence numbers up to current+{WIDER_WINDOW} are accepted: a power-line window other than the MEP "
+       "guide's 8 (ASM-SEC-02), declared by the plan's pixit.seq_window",
+       "MEP-DG:486-487 ('will accept a sequence number that is up to 8 increments'), ASM-SEC-02 for power line"),
     _v(SEQ_JUMP_AFTER_REBOOT, "REQ-SEC-016",
        f"after a power cycle the sequence number resumes {SEQ_REBOOT_JUMP} ahead of the saved one "
        "(no number is ever accepted twice; the host resynchronises through 0x0C)",
@@ -153,6 +154,7 @@ VARIANTS: dict[str, Variant] = {v.name: v for v in (
 #: test-plan changes a campaign with the variant needs (the lab declares the DUT's choice in its plan)
 PLAN_OF_VARIANT: dict[str, dict[str, dict[str, object]]] = {
     DISCONNECT_OTHER_NUMBER: {"pixit": {"disconnect_procedure": OTHER_DISCONNECT_PROCEDURE}},
+    SEQ_WINDOW_WIDER: {"pixit": {"seq_window": WIDER_WINDOW}},
 }
 
 

@@ -59,7 +59,7 @@ def test_frames_already_due_are_returned_even_with_a_past_deadline():
 def test_device_factory_receives_clock_and_faults_from_the_url():
     made = {}
 
-    def factory(*, clock, faults):
+    def factory(*, clock, faults, variants=()):
         made.update(clock=clock, faults=faults)
         return EchoCore()
 

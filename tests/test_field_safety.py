@@ -101,11 +101,7 @@ def outside(frames: list[dict]) -> dict[str, list[str]]:
 
 #: Known gaps, per plan variant: test cases outside this change that still send such frames there. Each must
 #: go once its case is fixed (the test then fails until it is removed here).
-KNOWN_GAPS = {
-    # Without an envelope the OSGP request code leads the APDU, and TC_SEC_DIG_BI_01 flips one bit of it
-    # (0x30 -> 0x70 NM_WINK, 0xB0 network variable); testcases/security is not part of the field-safety change.
-    "digest-bare": {"TC_SEC_DIG_BI_01"},
-}
+KNOWN_GAPS: dict[str, set[str]] = {}
 
 
 @pytest.fixture(scope="module")

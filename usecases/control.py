@@ -23,7 +23,9 @@ from osgpct.dut import (
     RELAY_SPACING_S,
     ROLES_FOR,
     Call,
+    ClockReading,
     Dut,
+    set_to,
 )
 from osgpct.testcase import Verdict
 
@@ -128,11 +130,42 @@ def start_adjustment(dut: Dut, delta: int) -> Call:
     return dut.call(EP16_CLOCK_DELTA, {"delta": delta})
 
 
+#: ET55 Meter Configuration (not in osgp.tables): offset 4, UINT8 "Delta Time Adjustment Increment", the seconds
+#: per minute an EP16 adjustment moves the clock, range 0..16 (MEP-DG:7057-7060)
+ET55_METER_CONFIG = et(55)
+ET55_SLEW_OFFSET = 4
+
+
+def slew_rate(dut: Dut) -> int | None:
+    """ET55.4, the EP16 slew rate in seconds per minute (MEP-DG:7057-7060), or None when the DUT does not list
+    ET55 or the byte cannot be read."""
+    if not dut.listed(ET55_METER_CONFIG):
+        return None
+    if dut.partial_read:
+        r = dut.session.read_partial(ET55_METER_CONFIG, ET55_SLEW_OFFSET, 1)
+        data = r.data[:1] if r.ok else b""
+    else:
+        r = dut.session.read(ET55_METER_CONFIG)
+        data = r.data[ET55_SLEW_OFFSET:ET55_SLEW_OFFSET + 1] if r.ok else b""
+    return data[0] if data and data[0] <= 16 else None
+
+
+def slew_minutes(dut: Dut, delta: int) -> float:
+    """How long an EP16 adjustment by ``delta`` s may take: |delta| / ET55.4 minutes (MEP-DG:7057-7060); at
+    1 s/min (the slowest non-zero rate) when ET55.4 is not readable; INCONC when ET55.4 is 0 (no adjustment)."""
+    rate = slew_rate(dut)
+    dut.tc.require(rate != 0, "ET55.4 (delta time adjustment increment) is 0: an EP16 adjustment cannot move the "
+                   "clock on this DUT as configured")
+    return abs(delta) / (rate or 1)
+
+
 def wait_adjustment(dut: Dut, delta: int, *, poll_s: float = 15.0) -> tuple[list[int], bool]:
-    """ET54.71 polled until it reads 2 (done): (values seen, done). The slew is at least 1 s per minute, so it
-    ends within |delta| minutes."""
+    """ET54.71 polled until it reads 2 (done): (values seen, done). The slew moves ET55.4 s per minute, so it
+    ends within |delta| / ET55.4 minutes (1 s/min when ET55 is not readable). Not done need not be a defect:
+    under one reading of REQ-PRC-031, ET54.71 reports the current load-profile interval and may read 0 again
+    after the next boundary; the caller judges the clock move."""
     statuses: list[int] = []
-    bound = abs(delta) * 60 + 2 * poll_s
+    bound = slew_minutes(dut, delta) * 60 + 2 * poll_s
     start = dut.session.clock.now()
     while True:
         s = slew_status(dut)
@@ -142,6 +175,25 @@ def wait_adjustment(dut: Dut, delta: int, *, poll_s: float = 15.0) -> tuple[list
         if dut.session.clock.now() - start >= bound:
             return statuses, False
         dut.wait(poll_s, f"EP16 adjustment of {delta:+d} s in progress (ET54.71 = {s})")
+
+
+def local_offset_s(dut: Dut) -> int:
+    """Local time minus UTC in seconds (:meth:`Dut.local_offset`: BT55 - BT52, else the BT53 offset, else 0)."""
+    return dut.local_offset()
+
+
+def set_to_either(dut: Dut, reading: ClockReading, target: float, call: Call, offset: int) -> tuple[bool, str]:
+    """Whether BP10 set the clock to ``target`` under either reading of REQ-MGT-003 / REQ-PRC-025 (ASM-PRC-03: no
+    source gives BP10's time base): the fields are UTC (BT52 reads ``target``), or they are local time (BT52 reads
+    ``target - offset``, ``offset`` = local minus UTC before the set, :meth:`Dut.local_offset`); and how far off
+    it is."""
+    ok, how = set_to(reading, target, call)
+    if ok or not offset:
+        return ok, how
+    ok_local, how_local = set_to(reading, target - offset, call)
+    if ok_local:
+        return True, f"set as local time (local offset {offset:+d} s): {how_local}"
+    return False, f"{how} (UTC reading); as local time with offset {offset:+d} s: {how_local}"
 
 
 def adjust_clock(dut: Dut, delta: int, *, poll_s: float = 15.0) -> Slew:

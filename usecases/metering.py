@@ -11,7 +11,11 @@ from dataclasses import dataclass
 
 from osgp.app import bt, et
 from osgp.tables import ProcedureResponse, Record
-from osgpct.dut import BP05_UPDATE_LAST_READ, BP09_REMOTE_RESET, BP10_SET_DATE_TIME, Dut
+from osgpct.dut import BP05_UPDATE_LAST_READ, BP09_REMOTE_RESET, BP10_SET_DATE_TIME, Dut, new_entries
+
+#: bit 11 of a BT74 event code: a manufacturer-defined event (C12.19 STD_VS_MFG_FLAG). The event IDs are
+#: meter-specific: "Consult the documentation for your meter for a list of the event IDs" (OPG:2630-2632)
+MFG_EVENT_FLAG = 0x800
 
 # --------------------------------------------------------------------------------------------------
 # identity and nameplate
@@ -160,3 +164,54 @@ def unread_entries(dut: Dut) -> tuple[Record, list[Record]]:
     if h.order == 1:
         return h, dut.log_entries(range(n - 1, -1, -1))
     return h, dut.log_entries([(h.last_entry_element - k) % capacity for k in range(n)][::-1])
+
+
+def offsets_honoured(dut: Dut, tid: int, size: int) -> None:
+    """Before entries are located by partial reads: a partial read of ``tid`` at offset 1 must give the bytes a
+    read at offset 0 gave there; else INCONC naming REQ-APP-006 and the cases that judge it (the use case cannot
+    tell where its data comes from). Nothing is done when partial reads are not used."""
+    if not dut.partial_read or size < 2:
+        return
+    a = dut.session.read_partial(tid, 0, size)
+    b = dut.session.read_partial(tid, 1, size - 1)
+    if not (a.ok and b.ok):
+        return
+    dut.judge(b.data[:size - 1] == a.data[1:size], f"a partial read of {tid:#06x} at offset 1 does not give the "
+              "bytes a read at offset 0 gives there: the entries cannot be located", "REQ-APP-006", stop=True)
+
+
+def logged_since(dut: Dut, before: Record) -> list[Record]:
+    """The BT74 entries logged after header ``before``, oldest first. The numbering is shared with ET79, so BT74
+    may skip numbers (REQ-TBL-051, OPG:2600-2604): the entries are read newest first, as many as numbers were
+    used since, and kept while their number is newer than ``before``'s. INCONC when the newest entry does not
+    carry the header's number (the log cannot be located; TC_TBL_LOG_BV_01/02 judge it)."""
+    h = dut.log_header()
+    capacity = dut.dims("bt71").bt71.nbr_history_entries
+    span = new_entries(before, h)
+    count = min(span, h.nbr_valid_entries, capacity)
+    if not count or span >= 1 << 16:
+        return []
+    if h.order == 1:  # descending list: the newest entry is element 0 [C12.19 ORDER]
+        indices = list(range(count))
+    else:
+        indices = [(h.last_entry_element - k) % capacity for k in range(count)]
+    entries = dut.log_entries(indices)  # newest first
+    newest = h.last_entry_seq_nbr & 0xFFFF
+    first = entries[0].get("seq_nbr")
+    dut.tc.require(first is None or first == newest, f"the newest BT74 entry (element {indices[0]}) carries "
+                   f"sequence number {first}, the header {h.last_entry_seq_nbr}: the new entries cannot be located "
+                   "(REQ-TBL-053, judged by TC_TBL_LOG_BV_01/02)")
+    out, last_age = [], -1
+    for e in entries:
+        s = e.get("seq_nbr")
+        age = 0 if s is None else (newest - s) % (1 << 16)
+        if age >= span or age <= last_age:
+            break
+        out.append(e)
+        last_age = age
+    return out[::-1]
+
+
+def manufacturer_events(entries: list[Record]) -> list[Record]:
+    """Entries whose event code has bit 11 set (manufacturer-defined)."""
+    return [e for e in entries if e.event_code & MFG_EVENT_FLAG]

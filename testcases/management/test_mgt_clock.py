@@ -18,13 +18,14 @@ from osgpct.dut import (
     Dut,
     describe_event,
     moved_by,
-    set_to,
     stamp,
     utc_of,
 )
 from osgpct.testcase import testcase
+from osgpct.usecases.control import set_to_either
 
 RUN_S = 30  # seconds between two BT52 reads
+MFG_EVENT_BIT = 0x800  # C12.19 HISTORY_CODE: bit 11 set = manufacturer event (tbl §8.10 [INF/C1219-A])
 
 
 @testcase(
@@ -48,18 +49,21 @@ def test_clock_runs(tc, session, plan):
         b = dut.clock()
         ok, how = moved_by(a, b, 0)
         tc.check(ok, f"over {b.end - a.start:.1f} s of tester time BT52 went from {stamp(a.utc)} to {stamp(b.utc)}: "
-                 f"it drifted by {how} against real time")
+                 f"it drifted by {how} against real time", req="REQ-MGT-001")
 
 
 @testcase(
     id="TC_MGT_CLK_BV_01",
     title="After a set-time BT52 reads the time set plus the time elapsed, and keeps running",
     purpose="Ensure that, when the tester sets the clock 60 s ahead by BP10, the DUT's BT52 reads the time set plus "
-            f"the time elapsed since, and {RUN_S} s later has advanced by {RUN_S} s",
+            f"the time elapsed since (BP10 taken as UTC, or as local time: BT52 then lags it by the local offset), "
+            f"and {RUN_S} s later has advanced by {RUN_S} s",
     requirements=["REQ-MGT-003"],
     pics="PICS_SET_TIME",
-    steps=[("Read BT52", "0x00"), ("BP10 to the DUT time + 60 s", "result 0"),
-           ("Read BT52", "60 s ahead of where it was"),
+    initial="BT52 runs with real time (checked first; TC_MGT_CLK_TI_01 judges it)",
+    steps=[("Check that BT52 runs; read BT52 and the local offset (BT55 - BT52)", "0x00; a running clock"),
+           ("BP10 to the DUT time + 60 s", "result 0"),
+           ("Read BT52", "60 s ahead of where it was (UTC reading) or 60 s minus the local offset (local reading)"),
            (f"Wait {RUN_S} s, read BT52", f"advanced by {RUN_S} s from there"),
            ("Put the clock back (BP10)", "result 0")],
 )
@@ -69,18 +73,22 @@ def test_set_time(tc, session, plan):
     dut = Dut(tc, session, plan)
     dut.require_procedure(BP10_SET_DATE_TIME)
     with tc.step(1):
+        dut.require_clock_runs()  # a clock that does not run is REQ-MGT-001 (TC_MGT_CLK_TI_01), not a set-time
         c0 = dut.clock()
+        offset = dut.local_offset()
     try:
         with tc.step(2):
             call = dut.set_clock(c0.utc + 60, what="BP10 to +60 s")
         with tc.step(3):
             c1 = dut.clock()
-            ok, how = set_to(c1, c0.utc + 60, call)
-            tc.check(ok, f"BP10 set the clock to {stamp(c0.utc + 60)}: {how}")
+            # REQ-MGT-003 is ambiguous: no source gives BP10's time base (ASM-PRC-03); both readings are accepted
+            ok, how = set_to_either(dut, c1, c0.utc + 60, call, offset)
+            tc.check(ok, f"BP10 set the clock to {stamp(c0.utc + 60)}: {how}", req="REQ-MGT-003")
         with tc.step(4):
             dut.wait(RUN_S, "the DUT clock to run after the set")
             ok, how = moved_by(c1, dut.clock(), 0)
-            tc.check(ok, f"after the set BT52 drifted by {how} over {RUN_S} s: it does not keep running")
+            tc.check(ok, f"after the set BT52 drifted by {how} over {RUN_S} s: it does not keep running",
+                     req="REQ-MGT-003")
     finally:
         with tc.step(5):
             dut.restore_clock(c0)
@@ -120,7 +128,7 @@ def test_local_time(tc, session, plan):
     with tc.step(2):
         want = (offset + amount) * 60
         tc.check(lo - 60 <= want <= hi + 60, f"BT55 - BT52 is {lo:+.0f}..{hi:+.0f} s but BT53 says {offset:+d} min"
-                 f"{f' + DST {amount} min' if dst else ''} = {want:+d} s")
+                 f"{f' + DST {amount} min' if dst else ''} = {want:+d} s", req="REQ-MGT-002")
 
 
 @testcase(
@@ -155,11 +163,12 @@ def test_time_zone_change(tc, session, plan):
             lo1, hi1, offset, dst1 = _local_minus_utc(tc, dut)
             tc.require(dst0 == dst1, "DST came into or went out of effect during the case")
             tc.check(lo1 - hi0 - 60 <= step * 60 <= hi1 - lo0 + 60, f"BT53 offset moved by {step:+d} min but BT55 - "
-                     f"BT52 moved by {lo1 - hi0:+.0f}..{hi1 - lo0:+.0f} s")
+                     f"BT52 moved by {lo1 - hi0:+.0f}..{hi1 - lo0:+.0f} s", req="REQ-MGT-004")
             tc.check(offset == bt53.time_zone_offset + step, f"BT53 reads offset {offset} after writing "
-                     f"{bt53.time_zone_offset + step}")
+                     f"{bt53.time_zone_offset + step}", req="REQ-MGT-004")
             ok, how = moved_by(c0, dut.clock(), 0)
-            tc.check(ok, f"the BT53 change moved BT52 by {how}: BT52 holds UTC and must not follow the offset")
+            tc.check(ok, f"the BT53 change moved BT52 by {how}: BT52 holds UTC and must not follow the offset",
+                     req="REQ-MGT-004")
     finally:
         with tc.step(4):
             dut.restore(bt(53), bt53)
@@ -184,23 +193,31 @@ def test_set_time_logged(tc, session, plan):
     with tc.step(1):
         h = dut.log_header()
         c0 = dut.clock()
+        offset = dut.local_offset()
     try:
         with tc.step(2):
             call = dut.call(BP10_SET_DATE_TIME, dut.bp10_params(c0.utc + 60))
             res = dut.posted(call, "BP10 to +60 s")
             tc.require(res.result == OK, f"BP10 posted {res.result} ({res.meaning}): no clock change to log")
-            ok, how = set_to(dut.clock(), c0.utc + 60, call)
+            ok, how = set_to_either(dut, dut.clock(), c0.utc + 60, call, offset)
             tc.require(ok, f"after BP10 to +60 s {how}: no clock change took place, so none to log")
         with tc.step(3):
             entries = dut.log_entries_since(h.last_entry_seq_nbr)
             codes = [e.event_code for e in entries]
-            tc.check(EV_TIME_CHANGED_OLD in codes, f"no event 3 (time changed, old time) among the {len(entries)} "
-                     f"entries logged: {[describe_event(e) for e in entries]}")
-            tc.check(EV_TIME_CHANGED_NEW in codes, f"no event 4 (time changed, new time) among the {len(entries)} "
-                     f"entries logged: {[describe_event(e) for e in entries]}")
+            logged = [describe_event(e) for e in entries]
             for e in entries:
                 if e.event_code in (EV_TIME_CHANGED_OLD, EV_TIME_CHANGED_NEW):
                     tc.observe(describe_event(e))
+            both = EV_TIME_CHANGED_OLD in codes and EV_TIME_CHANGED_NEW in codes
+            mfg = [d for e, d in zip(entries, logged, strict=True) if e.event_code & MFG_EVENT_BIT]
+            # Which events a meter logs, and under which ids, is the meter's documentation (OPG:2460-2461,
+            # OPG:2621-2622): manufacturer events (code bit 11) may be its time-change events.
+            tc.require(both or not mfg, f"no C12.19 events 3/4 but manufacturer events {mfg} logged at the set: "
+                       "they may be the DUT's time-change events (event ids are meter-specific, OPG:2621-2622)")
+            tc.check(EV_TIME_CHANGED_OLD in codes, f"no event 3 (time changed, old time) among the {len(entries)} "
+                     f"entries logged: {logged}", req="REQ-MGT-005")
+            tc.check(EV_TIME_CHANGED_NEW in codes, f"no event 4 (time changed, new time) among the {len(entries)} "
+                     f"entries logged: {logged}", req="REQ-MGT-005")
     finally:
         with tc.step(4):
             dut.restore_clock(c0)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from osgp.app import bt, et
 from osgp.lon import crc16
+from osgp.tables import Record, schema
 from osgpct.dut import EP81_FIRMWARE_ACTIVATE, FW_STATUS, MFG_ITEM, OK, Dut
 from osgpct.testcase import testcase
 from osgpct.usecases.admin import (
@@ -20,6 +21,7 @@ from osgpct.usecases.admin import (
     require_et100,
     transfer_image,
 )
+from osgpct.usecases.control import new_utility_serial
 from osgpct.usecases.metering import firmware_word, read_identity
 
 ASM = "rests on ASM-MGT-02/ASM-DEV-04 (image in ET101, header in ET100, EP81 activates; pixit.firmware_upgrade)"
@@ -31,48 +33,84 @@ def _dotted(v: tuple[int, int, int]) -> str:
 
 @testcase(
     id="TC_MGT_FW_BV_01",
-    title="The firmware identity stays the same between reads when no upgrade takes place",
-    purpose="Ensure that, when the tester reads BT01, ET04.14 and ET03.137 twice with no upgrade in between, the "
-            "DUT shows the same firmware version, program id and image CRC both times",
+    title="The firmware identity stays the same across ordinary (non-upgrade) writes",
+    purpose="Ensure that, when the tester writes the DUT's ET03 utility serial number (a write next to the image CRC "
+            "that is no upgrade) and puts it back, the DUT shows the same BT01 firmware version, ET04.14 program id "
+            "and ET03.137 image CRC before, in between and after",
     requirements=["REQ-MGT-019"],
+    initial="ET03 writable (BT00 MFG_TBLS_WRITE); without it only two reads with nothing in between are compared",
     steps=[("Read BT01 (and ET04.14, ET03.137 where BT00 lists them)", "0x00"),
-           ("Read them again", "identical")],
+           ("Full write of ET03 with another utility serial number (image CRC as read)", "0x00"),
+           ("Read the identity again", "identical to step 1"),
+           ("Write ET03 back; read the identity again", "0x00; identical to step 1")],
 )
 def test_firmware_identity_stable(tc, session, plan):
     """Source: TS 104 001 scope, firmware update (clause unknown); OPG p.18-19, MEP-DG ET04 p.54 (tbl §9.7) [READ]."""
     dut = Dut(tc, session, plan)
     with tc.step(1):
         a = read_identity(dut)
-    with tc.step(2):
-        b = read_identity(dut)
-        tc.check(a.firmware == b.firmware, f"BT01 firmware {_dotted(a.firmware)} then {_dotted(b.firmware)}")
-        tc.check(a.program_id == b.program_id, f"ET04.14 program id {a.program_id} then {b.program_id}")
-        tc.check(a.image_crc == b.image_crc, f"ET03.137 image CRC {a.image_crc} then {b.image_crc}")
+        before = dut.read_decoded(et(3)) if dut.listed(et(3)) and dut.writable(et(3)) else None
+    try:
+        with tc.step(2):
+            if before is None:
+                tc.observe("ET03 is not writable: no write to make between the reads")
+            else:
+                changed = Record(before, utility_serial_number=new_utility_serial(before.utility_serial_number, "FW"))
+                r = dut.write_table(et(3), changed)
+                tc.require(r.ok, f"ET03 write with another utility serial number answered {r.describe()}")
+        with tc.step(3):
+            _same_identity(tc, a, read_identity(dut), "after an ET03 write")
+    finally:
+        with tc.step(4):
+            if before is not None:
+                dut.restore(et(3), before)
+                _same_identity(tc, a, read_identity(dut), "after ET03 was written back")
+
+
+def _same_identity(tc, a, b, when: str) -> None:
+    """REQ-MGT-019: the running firmware's identity (BT01.14-15, ET04.14, ET03.137) does not change without an
+    upgrade."""
+    tc.check(a.firmware == b.firmware, f"BT01 firmware {_dotted(a.firmware)}, {when} {_dotted(b.firmware)}",
+             req="REQ-MGT-019")
+    tc.check(a.program_id == b.program_id, f"ET04.14 program id {a.program_id}, {when} {b.program_id}",
+             req="REQ-MGT-019")
+    tc.check(a.image_crc == b.image_crc, f"ET03.137 image CRC {a.image_crc}, {when} {b.image_crc}",
+             req="REQ-MGT-019")
 
 
 @testcase(
     id="TC_MGT_FW_BI_01",
     title="ET03.137 (image CRC) is read-only",
-    purpose="Ensure that, when the tester writes ET03 with a different image CRC at offset 137, the DUT leaves "
-            "ET03.137 unchanged (whether it accepts the rest of the write or refuses it)",
+    purpose="Ensure that, when the tester writes a different image CRC to ET03.137 (a partial write of those two "
+            "bytes where partial writes are declared, else a full write of ET03 as read), the DUT leaves ET03.137 "
+            "unchanged (whether it accepts the write or refuses it)",
     requirements=["REQ-MGT-020"],
-    steps=[("Read ET03", "0x00"), ("Full write of ET03 with the image CRC inverted", "any code"),
+    steps=[("Read ET03", "0x00"),
+           ("Partial write of ET03.137 with the image CRC inverted (full write of ET03 without PICS_PARTIAL_WRITE)",
+            "any code"),
            ("Read ET03", "ET03.137 unchanged"), ("Write ET03 back if anything else changed", "0x00")],
 )
 def test_image_crc_read_only(tc, session, plan):
-    """Source: TS 104 001 scope, firmware update (clause unknown); OPG p.18, MEP-DG p.53 (tbl §8.11) [READ]."""
+    """Source: TS 104 001 scope, firmware update (clause unknown); OPG p.18, MEP-DG p.53 (tbl §8.11) [READ]. The
+    reserved bytes 30..136 and 138..142 of ET03 are 'Do not overwrite' (MEP-DG:2529-2540): the partial write keeps
+    clear of them."""
     dut = Dut(tc, session, plan)
     dut.require_table(et(3), "utility information")
     with tc.step(1):
         before = dut.read_decoded(et(3))
     try:
         with tc.step(2):
-            r = dut.write_table(et(3), {**before, "image_crc": before.image_crc ^ 0xFFFF})
+            changed = Record(before, image_crc=before.image_crc ^ 0xFFFF)
+            if dut.partial_write:
+                off, size = schema(et(3)).field_offset("image_crc", dut.dims())
+                r = dut.write_partial(et(3), off, dut.encode(et(3), changed)[off:off + size])
+            else:
+                r = dut.write_table(et(3), changed)
             tc.observe(f"ET03 write with another image CRC answered {r.describe()}")
         with tc.step(3):
             after = dut.read_decoded(et(3)).image_crc
             tc.check(after == before.image_crc, f"ET03.137 went from {before.image_crc:#06x} to {after:#06x} after "
-                     "a write: it is not read-only")
+                     "a write: it is not read-only", req="REQ-MGT-020")
     finally:
         with tc.step(4):
             dut.restore(et(3), before)
@@ -109,22 +147,23 @@ def test_firmware_upgrade(tc, session, plan):
             c = dut.call(EP81_FIRMWARE_ACTIVATE)
             tc.require(c.accepted and c.echoed, f"activation: {c.describe()}")
             tc.check(c.result.result == OK, f"activation of a well-formed image: {c.describe()}; ET100 status "
-                     f"{FW_STATUS.get(firmware_status(dut), '?')} ({ASM})", stop=True)
+                     f"{FW_STATUS.get(firmware_status(dut), '?')} ({ASM})", req="REQ-MGT-021", stop=True)
         with tc.step(4):
             after = read_identity(dut)
             tc.check(after.firmware == target, f"after the upgrade BT01 shows {_dotted(after.firmware)}, not "
-                     f"{_dotted(target)}")
+                     f"{_dotted(target)}", req="REQ-MGT-021")
             if before.program_id is not None:
-                tc.check(after.program_id != before.program_id, "after the upgrade ET04.14 (program id) is unchanged")
+                tc.check(after.program_id != before.program_id, "after the upgrade ET04.14 (program id) is unchanged",
+                         req="REQ-MGT-021")
             if before.idt_version is not None:
                 tc.check(after.idt_version == (before.idt_version + 1) % 256, f"ET04.116 went from "
-                         f"{before.idt_version} to {after.idt_version}, not one more")
+                         f"{before.idt_version} to {after.idt_version}, not one more", req="REQ-MGT-021")
             tc.check(MFG_ITEM["code_bank_changed"] in dut.bt03_mfg(), "after the upgrade the BT03 'code bank "
-                     "changed' alarm is clear")
+                     "changed' alarm is clear", req="REQ-MGT-021")
     with tc.step(5):
         back = read_identity(dut).firmware
         tc.check(back == before.firmware, f"BT01 shows {_dotted(back)} after upgrading back to "
-                 f"{_dotted(before.firmware)}")
+                 f"{_dotted(before.firmware)}", req="REQ-MGT-021")
 
 
 @testcase(
@@ -179,11 +218,13 @@ def _refused_image(tc, dut: Dut, what: str, *, bad_crc: bool) -> None:
         with tc.step(3):
             c = dut.call(EP81_FIRMWARE_ACTIVATE)
             tc.require(c.accepted and c.echoed, f"activation: {c.describe()}")
-            tc.check(c.result.result != OK, f"an image with {what} was activated: {c.describe()}")
+            tc.check(c.result.result != OK, f"an image with {what} was activated: {c.describe()} ({ASM})",
+                     req="REQ-MGT-025")
             tc.observe(f"ET100 status after the activation: {FW_STATUS.get(firmware_status(dut), '?')}")
         with tc.step(4):
             r = dut.session.read(bt(1))
-            tc.check(r.ok, f"after the refused activation the DUT answers a BT01 read {r.describe()}")
+            tc.check(r.ok, f"after the refused activation the DUT answers a BT01 read {r.describe()}",
+                     req="REQ-MGT-025")
             now = read_identity(dut).firmware
             tc.check(now == before.firmware, f"BT01 shows {_dotted(now)} after the refused activation, not "
-                     f"{_dotted(before.firmware)}")
+                     f"{_dotted(before.firmware)}", req="REQ-MGT-025")

@@ -64,14 +64,15 @@ def test_key_change(tc, session, plan):
         with tc.step(2):
             kc = change_key(dut, "full", new)
             tc.require(kc.result is not None, f"key change: {kc.describe()} ({ASM})")
-            tc.check(kc.done, f"key change: {kc.describe()} ({ASM})", stop=True)
+            tc.check(kc.done, f"key change: {kc.describe()} ({ASM})", req="REQ-MGT-026", stop=True)
         with tc.step(3):
             r = key_works(dut, old)
             tc.check(r.code == ResponseCode.AUTH_FAILURE, f"after the key change a read digested with the old key "
-                     f"answered {r.describe()}, not 0x0B")
+                     f"answered {r.describe()}, not 0x0B", req="REQ-MGT-026")
         with tc.step(4):
             r = key_works(dut, new)
-            tc.check(r.ok, f"after the key change a read digested with the new key answered {r.describe()}")
+            tc.check(r.ok, f"after the key change a read digested with the new key answered {r.describe()}",
+                     req="REQ-MGT-026")
 
 
 @testcase(
@@ -98,14 +99,15 @@ def test_key_change_bad_digest(tc, session, plan):
         with tc.step(1):
             kc = change_key(dut, "full", proposed, under=wrong)
             tc.check(kc.write.code == ResponseCode.AUTH_FAILURE, f"a key change digested with a key the DUT does not "
-                     f"hold answered {kc.write.describe()}, not 0x0B")
+                     f"hold answered {kc.write.describe()}, not 0x0B", req="REQ-MGT-027")
         with tc.step(2):
             r = key_works(dut, None)
-            tc.check(r.ok, f"after the refused key change the current key answers {r.describe()}")
+            tc.check(r.ok, f"after the refused key change the current key answers {r.describe()}",
+                     req="REQ-MGT-027")
         with tc.step(3):
             r = key_works(dut, proposed)
             tc.check(r.code == ResponseCode.AUTH_FAILURE, f"after the refused key change the proposed key answers "
-                     f"{r.describe()}: the change took effect")
+                     f"{r.describe()}: the change took effect", req="REQ-MGT-027")
 
 
 @testcase(
@@ -131,14 +133,19 @@ def test_key_change_in_clear(tc, session, plan):
         with tc.step(1):
             kc = change_key(dut, "full", proposed, encrypt=False)
             tc.require(kc.write.ok and kc.result is not None, f"key change in clear: {kc.describe()}")
+            # that a key in clear is "not authorised" is our design (ASM-DEV-03): REQ-MGT-027, a deviation
             tc.check(kc.result.result == NO_AUTH, f"a key change sent in clear posted result {kc.result.result} "
-                     f"({kc.result.meaning}), not 5 (no authorisation) ({ASM})")
+                     f"({kc.result.meaning}), not 5 (no authorisation) ({ASM})", req="REQ-MGT-027")
             if kc.result.result == OK:
                 tc.observe("the new key travelled in clear and was accepted")
+        # after result 5 the change must have had no effect (REQ-PRC-011, stated); after any other result the key
+        # staying is our design (REQ-MGT-027)
+        effect = "REQ-PRC-011" if kc.result.result == NO_AUTH else "REQ-MGT-027"
         with tc.step(2):
             r = key_works(dut, None)
-            tc.check(r.ok, f"after the refused key change the current key answers {r.describe()}")
+            tc.check(r.ok, f"after the key change in clear (result {kc.result.result}) the current key answers "
+                     f"{r.describe()}", req=effect)
         with tc.step(3):
             r = key_works(dut, proposed)
-            tc.check(r.code == ResponseCode.AUTH_FAILURE, f"the key sent in clear answers {r.describe()}: the change "
-                     "took effect")
+            tc.check(r.code == ResponseCode.AUTH_FAILURE, f"the key sent in clear answers {r.describe()} after result "
+                     f"{kc.result.result}: the change took effect", req=effect)

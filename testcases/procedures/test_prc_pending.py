@@ -10,12 +10,14 @@ from __future__ import annotations
 from osgp.app import bt
 from osgp.tables import Ped
 from osgpct.dut import (
+    BAD_PARAM,
     BP12_ACTIVATE_ALL_PENDING,
     BP13_ACTIVATE_SPECIFIC_PENDING,
     BP14_CLEAR_ALL_PENDING,
     BP15_CLEAR_SPECIFIC_PENDING,
     OK,
     PARTIAL,
+    UNKNOWN,
     Dut,
     same_content,
 )
@@ -34,15 +36,16 @@ from osgpct.usecases.control import (
 PICS = "PICS_PENDING"
 
 
-def _check_activated(tc, dut: Dut, change, activated: bool, why: str) -> None:
+def _check_activated(tc, dut: Dut, change, activated: bool, why: str, req: str) -> None:
     now = dut.read_decoded(change.table_id)
     pending_now = is_pending(dut, change.table_id)
     if activated:
-        tc.check(same_content(now, change.changed), f"{why}: {change.name} does not hold the pending content")
-        tc.check(not pending_now, f"{why}: BT04 still lists {change.name} as pending")
+        tc.check(same_content(now, change.changed), f"{why}: {change.name} does not hold the pending content",
+                 req=req)
+        tc.check(not pending_now, f"{why}: BT04 still lists {change.name} as pending", req=req)
     else:
         tc.check(same_content(now, change.before), f"{why}: {change.name} changed although it was not to be "
-                 "activated")
+                 "activated", req=req)
 
 
 @testcase(
@@ -72,10 +75,10 @@ def test_bp12_activate_all(tc, session, plan):
             pend(dut, b, PED_B)
         with tc.step(3):
             res = dut.run(BP12_ACTIVATE_ALL_PENDING, what="BP12")
-            tc.check(res.result == OK, f"BP12 posted {res.result} ({res.meaning}), not 0")
+            tc.check(res.result == OK, f"BP12 posted {res.result} ({res.meaning}), not 0", req="REQ-PRC-027")
         with tc.step(4):
-            _check_activated(tc, dut, a, True, "after BP12 (manual PED)")
-            _check_activated(tc, dut, b, True, "after BP12 (relative PED weeks away)")
+            _check_activated(tc, dut, a, True, "after BP12 (manual PED)", "REQ-PRC-027")
+            _check_activated(tc, dut, b, True, "after BP12 (relative PED weeks away)", "REQ-PRC-027")
     finally:
         with tc.step(5):
             unpend(dut, [a, b])
@@ -107,12 +110,15 @@ def test_bp13_activate_specific(tc, session, plan):
             pend(dut, b, PED_B)
         with tc.step(3):
             res = dut.run(BP13_ACTIVATE_SPECIFIC_PENDING, {"ped": PED_A}, what="BP13 with PED A")
-            tc.check(res.result == OK, f"BP13 posted {res.result} ({res.meaning}), not 0")
+            tc.require(res.result not in (BAD_PARAM, UNKNOWN), f"BP13 with a PED posted {res.result} ({res.meaning}): "
+                       "the DUT may select the tables by another parameter (REQ-PRC-028 reading 2; the PED parameter "
+                       "is ASM-PRC-04), so what it activates cannot be judged")
+            tc.check(res.result == OK, f"BP13 posted {res.result} ({res.meaning}), not 0", req="REQ-PRC-028")
         with tc.step(4):
-            _check_activated(tc, dut, a, True, "after BP13 with its PED")
-            _check_activated(tc, dut, b, False, "after BP13 with another PED")
+            _check_activated(tc, dut, a, True, "after BP13 with its PED", "REQ-PRC-028")
+            _check_activated(tc, dut, b, False, "after BP13 with another PED", "REQ-PRC-028")
             tc.check(is_pending(dut, b.table_id, PED_B),
-                     f"after BP13 with PED A, {b.name} (PED B) is no longer pending")
+                     f"after BP13 with PED A, {b.name} (PED B) is no longer pending", req="REQ-PRC-028")
     finally:
         with tc.step(5):
             unpend(dut, [a, b])
@@ -143,15 +149,15 @@ def test_bp14_clear_all(tc, session, plan):
             pend(dut, b, PED_A)
         with tc.step(3):
             res = dut.run(BP14_CLEAR_ALL_PENDING, what="BP14")
-            tc.check(res.result == OK, f"BP14 posted {res.result} ({res.meaning}), not 0")
+            tc.check(res.result == OK, f"BP14 posted {res.result} ({res.meaning}), not 0", req="REQ-PRC-029")
         with tc.step(4):
             bt04 = dut.read_decoded(bt(4))
             left = [f"{r.table_number} ({r.ped})" for r in bt04.activations if r.still_pending]
-            tc.check(not left, f"after BP14 BT04 still lists pending tables: {left}")
+            tc.check(not left, f"after BP14 BT04 still lists pending tables: {left}", req="REQ-PRC-029")
             tc.check(not bt04.std_pending and not bt04.mfg_pending, f"after BP14 the BT04 pending bitmaps are not "
-                     f"empty: {sorted(bt04.std_pending)} / {sorted(bt04.mfg_pending)}")
-            _check_activated(tc, dut, a, False, "after BP14")
-            _check_activated(tc, dut, b, False, "after BP14")
+                     f"empty: {sorted(bt04.std_pending)} / {sorted(bt04.mfg_pending)}", req="REQ-PRC-029")
+            _check_activated(tc, dut, a, False, "after BP14", "REQ-PRC-029")
+            _check_activated(tc, dut, b, False, "after BP14", "REQ-PRC-029")
     finally:
         with tc.step(5):
             unpend(dut, [a, b])
@@ -185,16 +191,21 @@ def test_bp15_clear_specific(tc, session, plan):
             pend(dut, b, PED_B)
         with tc.step(3):
             res = dut.run(BP15_CLEAR_SPECIFIC_PENDING, {"ped": PED_A}, what="BP15 with PED A")
-            tc.check(res.result == OK, f"BP15 posted {res.result} ({res.meaning}), not 0")
+            tc.require(res.result not in (BAD_PARAM, UNKNOWN), f"BP15 with a PED posted {res.result} ({res.meaning}): "
+                       "the PED-matching clear of OPG p.12 may have another number than 15 (ASM-PRC-04), so it cannot "
+                       "be judged")
+            tc.check(res.result == OK, f"BP15 posted {res.result} ({res.meaning}), not 0", req="REQ-PRC-030")
         with tc.step(4):
-            tc.check(not is_pending(dut, a.table_id, PED_A), f"after BP15 with PED A, {a.name} is still pending")
-            _check_activated(tc, dut, a, False, "after BP15")
+            tc.check(not is_pending(dut, a.table_id, PED_A), f"after BP15 with PED A, {a.name} is still pending",
+                     req="REQ-PRC-030")
+            _check_activated(tc, dut, a, False, "after BP15", "REQ-PRC-030")
             tc.check(is_pending(dut, b.table_id, PED_B), f"after BP15 with PED A, {b.name} (PED B) is no longer "
-                     "pending")
+                     "pending", req="REQ-PRC-030")
         with tc.step(5):
             res = dut.run(BP15_CLEAR_SPECIFIC_PENDING, {"ped": PED_UNUSED}, what="BP15 with an unused PED")
             tc.check(res.result == PARTIAL, f"BP15 with a PED no pending table carries posted {res.result} "
-                     f"({res.meaning}), not 1")
+                     f"({res.meaning}), not 1 ('No pending table was found that matched the request', OPG:530)",
+                     req="REQ-PRC-030")
             tc.observe(f"pending records left: {len(pending_records(dut))}")
     finally:
         with tc.step(6):

@@ -5,8 +5,18 @@ case's seeded generator (``tc.rng``: the campaign ``--seed`` and the case id, so
 seed). Each mutated request is authenticated, so it reaches the services. Writes are kept harmless: a mutated
 request that decodes as a write is sent only when it aims at a table BT00 lists as read-only (it must be refused);
 otherwise it is drawn again. Those writes carry the table's own current bytes (BT00 and BT01, whose content
-does not move), so even a DUT that wrongly accepts them is left as it was. Requests stay within pixit.max_apdu
-(oversize is TC_APP_ROB_BI_02).
+does not move), so even a DUT that wrongly accepts them is left as it was. A write code that does not decode (cut
+in its table id, offset or count) is drawn again too: a missing count is indeterminate and gets no error
+(MEP-DG:537-539), so such a write could change any table. Requests stay within pixit.max_apdu (oversize is
+TC_APP_ROB_BI_02), and, unless pixit.unsafe_codes, within the application code range (field safety, ASM-APP-01).
+
+What is judged, and on which rule: every answer carries a code of 0x00-0x0C (REQ-APP-021, inferred); a request
+cut before its count is refused (REQ-APP-020, inferred); an unknown code is answered 0x01 or 0x02 (REQ-APP-016,
+ambiguous: both readings); a C12.18 service code 0x01 or 0x02 (REQ-APP-017, inferred); a write of a read-only
+table is refused (REQ-TBL-011); 0x01-0x05 and 0x0B carry no data (REQ-APP-015). A request cut in its count gets
+any defined code here (REQ-APP-012 is judged by TC_APP_ROB_BI_01). That a malformed request is answered at all is
+no source's rule (a missing answer is a deviation); that the DUT still answers a valid read afterwards is
+REQ-LNK-012 (a REQUEST is answered by a RESPONSE, low:251).
 
 Sources (osgpct/requirements.yaml): MEP-DG Table 2.5 p.10-11 (codes, response data), Tables 2.6-2.7 p.12 (layouts).
 """
@@ -27,11 +37,14 @@ from osgp.app import (
 from osgp.errors import DecodeError, DeviceTimeout
 from osgp.session import ResponseNotAuthentic
 from osgpct.dut import DEFINED_CODES, ERROR_CODES, Dut, hexs
+from osgpct.probes import NO_DATA_CODES, still_answers
 from osgpct.testcase import Verdict, testcase
 
 N_REQUESTS = 300
 _C1218 = range(0x20, 0x80)  # codes ANSI C12.18 gives a meaning to (0x02 is allowed for them, REQ-APP-017)
 _KNOWN = (0x30, 0x3F, 0x40, 0x4F)
+_WRITES = (0x40, 0x4F)
+_UNKNOWN_ANSWERS = frozenset({ResponseCode.ERR, ResponseCode.SNS})  # REQ-APP-016 readings 1 and 2
 
 
 def campaign_seed(pytestconfig) -> str:
@@ -100,7 +113,7 @@ class Fuzzer:
         try:
             req = decode_request(msg)
         except DecodeError:
-            return True
+            return not msg or msg[0] not in _WRITES  # a cut write: its count may be taken as anything
         if isinstance(req, FullWrite | PartialWrite):
             image = self.images.get(req.table_id)
             off = req.offset if isinstance(req, PartialWrite) else 0
@@ -121,19 +134,27 @@ class Fuzzer:
         return encode_request(FullRead(bt(0)))
 
 
-def expectation(msg: bytes) -> tuple[str, set[int] | None, str]:
-    """(what the message is, the codes allowed or None for 'any defined', requirement)."""
+def expectation(msg: bytes, prefix: bytes) -> tuple[str, set[int] | None, str]:
+    """(what the message is, the codes allowed or None for 'any defined', requirement); allowed is the empty set
+    when no OSGP answer is expected at all (not judged)."""
     if not msg:
         return "empty message", set(ERROR_CODES), "REQ-APP-020"
     try:
         req = decode_request(msg)
-    except DecodeError:
-        return "request cut short inside its fields", set(ERROR_CODES), "REQ-APP-020"
+    except DecodeError as e:
+        field = getattr(e, "field", "")
+        if field == "count":  # MEP-DG:537-539: indeterminate, no error; judged by TC_APP_ROB_BI_01
+            return "request with its count field missing or short", None, "REQ-APP-021"
+        if field == "end of message":  # a read followed by more bytes (0x30 'Table #, Length', M:523, ASM-APP-04)
+            return "read followed by extra bytes", None, "REQ-APP-021"
+        return "request cut short before its count", set(ERROR_CODES), "REQ-APP-020"
     if isinstance(req, RawRequest):
         code = msg[0]
+        if not prefix and code >= 0x50:  # REQ-APP-016 reading 3: a 14908-1 ND/NM/NV message for the stack
+            return f"code 0x{code:02X} (a 14908-1 message without an APDU envelope)", set(), "REQ-APP-016"
         if code in _C1218:
-            return f"C12.18/unknown code 0x{code:02X}", {ResponseCode.ERR, ResponseCode.SNS}, "REQ-APP-016, REQ-APP-017"
-        return f"unknown code 0x{code:02X}", {ResponseCode.ERR}, "REQ-APP-016"
+            return f"C12.18 code 0x{code:02X}", set(_UNKNOWN_ANSWERS), "REQ-APP-017"
+        return f"unknown code 0x{code:02X}", set(_UNKNOWN_ANSWERS), "REQ-APP-016"
     if isinstance(req, FullWrite | PartialWrite):
         return "write of a read-only table", set(ERROR_CODES), "REQ-TBL-011"
     return "read", None, "REQ-APP-021"
@@ -144,8 +165,10 @@ def expectation(msg: bytes) -> tuple[str, set[int] | None, str]:
     title="Seeded fuzz: mutated requests get well-formed answers with defined codes and the DUT keeps serving",
     purpose="Ensure that, when the tester sends 300 authenticated requests mutated from valid ones (seeded by the "
             "campaign seed), the DUT answers each with a well-formed response carrying a defined code that fits the "
-            "request (0x01 for unknown codes, a refusal for cut or read-only ones) and keeps answering valid reads",
-    requirements=["REQ-APP-021", "REQ-APP-015", "REQ-APP-016", "REQ-APP-020", "REQ-APP-017", "REQ-TBL-011"],
+            "request (0x01 or 0x02 for unknown codes, a refusal for cut or read-only ones) and keeps answering "
+            "valid reads",
+    requirements=["REQ-APP-021", "REQ-APP-015", "REQ-APP-016", "REQ-APP-020", "REQ-APP-017", "REQ-TBL-011",
+                  "REQ-LNK-012"],
     pixit=["max_apdu"],
     initial="BT00 readable. Writes are only sent to tables BT00 lists as read-only.",
     steps=[("Read BT00", "0x00"),
@@ -156,9 +179,11 @@ def expectation(msg: bytes) -> tuple[str, set[int] | None, str]:
 )
 def test_fuzz(tc, session, plan, pytestconfig):
     """Source: TS 104 001 Clause 9 (clause unknown); MEP-DG Table 2.5 p.10-11 (app §2.2), Tables 2.6-2.7 p.12
-    (app §2.1); refusal of malformed requests [INFERRED]."""
+    (app §2.1); refusal of malformed requests [INFERRED]; lon-stack-dx lcs_tsa.c, a REQUEST is answered by a
+    RESPONSE (low §2.1) [READ]."""
     dut = Dut(tc, session, plan)
     seed = campaign_seed(pytestconfig)
+    prefix = session.config.apdu_prefix
     with tc.step(1):
         dut.bt00()
         fz = Fuzzer(dut)
@@ -167,20 +192,29 @@ def test_fuzz(tc, session, plan, pytestconfig):
     with tc.step(2):
         for i in range(N_REQUESTS):
             msg = fz.next()
-            what, allowed, req = expectation(msg)
+            what, allowed, req = expectation(msg, prefix)
             where = f"fuzz #{i} (seed {seed}) {what}, message {msg.hex() or '(empty)'}"
+            judged = allowed != set()
             try:
                 r = session.send_message(msg, request=RawRequest(msg) if allowed is not None else None)
             except DeviceTimeout:
-                tc.check(False, f"{where}: no answer ({req})")
-                findings += 1
-                try:
-                    alive = session.read(bt(0))
-                except DeviceTimeout:
-                    tc.fail(f"after {where} the DUT no longer answers a read of BT00 ({req})")
-                tc.check(alive.ok, f"after {where} a read of BT00 answered {alive.describe()}")
+                if judged:
+                    tc.check(False, f"{where}: no answer (no source states that every malformed request gets an "
+                             "OSGP answer; read into REQ-APP-021)", req="REQ-APP-021")
+                    findings += 1
+                else:
+                    tc.observe(f"{where}: no OSGP answer ({req} reading 3: the 14908-1 stack handles it)")
+                alive = still_answers(lambda: session.read(bt(0)))
+                tc.check(alive is not None, f"after {where} the DUT answers no valid read of BT00 in two "
+                         "transactions (REQ-LNK-012: a REQUEST is answered by a RESPONSE)", req="REQ-LNK-012",
+                         stop=True)
+                tc.check(alive.ok, f"after {where} a read of BT00 answered {alive.describe()} (the DUT keeps "
+                         "serving: REQ-APP-020)", req="REQ-APP-020")
                 continue
             except DecodeError as e:
+                if not judged:
+                    tc.observe(f"{where}: answer not an OSGP response ({e}; {req} reading 3)")
+                    continue
                 if getattr(e, "field", "") == "sequence number":
                     tc.inconc(f"{where}: 0x0C without a well-formed sequence number ({e}); judged by "
                               "TC_APP_CODE_BI_03")
@@ -195,18 +229,28 @@ def test_fuzz(tc, session, plan, pytestconfig):
             if r.code == ResponseCode.INVALID_SEQUENCE:
                 tc.inconc(f"{where}: the DUT refused the sequence number after the session resynchronised "
                           f"({r.describe()}); the SEC test cases judge sequence numbers")
-            ok = r.code in DEFINED_CODES
-            ok &= tc.check(r.code in DEFINED_CODES, f"{where}: response code 0x{r.code:02X} is not defined "
-                           "(REQ-APP-021)", req="REQ-APP-021")
+            if not judged:
+                tc.observe(f"{where}: answered {r.describe()} ({req} reading 3: not an OSGP request)")
+                continue
+            ok = tc.check(r.code in DEFINED_CODES, f"{where}: response code 0x{r.code:02X} is not defined "
+                          "(REQ-APP-021)", req="REQ-APP-021")
             if allowed is not None:
                 ok &= tc.check(r.code in allowed, f"{where}: answered {r.describe()}, expected one of "
-                               f"{sorted(hex(c) for c in allowed)} ({req})")
-                ok &= tc.check(not r.data, f"{where}: the refusal carries data {hexs(r.data)} (REQ-APP-015)",
-                               req="REQ-APP-015")
+                               f"{sorted(hex(c) for c in allowed)} ({req})", req=req)
+                if r.data and r.code in NO_DATA_CODES:
+                    ok &= tc.check(False, f"{where}: the refusal 0x{r.code:02X} carries data {hexs(r.data)} "
+                                   "(REQ-APP-015: no response data)", req="REQ-APP-015")
+                elif r.data and r.code in ERROR_CODES:
+                    tc.observe(f"{where}: C12.18 code 0x{r.code:02X}, which MEP-DG does not list, carries data "
+                               f"{hexs(r.data)} (no source says it carries none)")
             findings += not ok
             if findings >= 10:
-                tc.fail(f"{findings} findings: fuzzing stopped at #{i}")
-        tc.observe(f"{N_REQUESTS} requests sent, {findings} finding(s)")
+                tc.observe(f"{findings} findings: fuzzing stopped at #{i}")
+                break
+        tc.observe(f"{i + 1} requests sent, {findings} finding(s)")
     with tc.step(3):
-        r = dut.read(bt(0))
-        tc.check(r.ok, f"after the fuzz campaign a read of BT00 answered {r.describe()}")
+        r = still_answers(lambda: dut.read(bt(0)))
+        tc.check(r is not None, "after the fuzz campaign the DUT answers no valid read of BT00 in two transactions "
+                 "(REQ-LNK-012)", req="REQ-LNK-012", stop=True)
+        tc.check(r.ok, f"after the fuzz campaign a read of BT00 answered {r.describe()} (REQ-APP-020: the DUT keeps "
+                 "serving)", req="REQ-APP-020")

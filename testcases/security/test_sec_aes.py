@@ -58,7 +58,7 @@ def test_aes_valid(tc, session, plan):
     purpose="Ensure that, when the DUT is in OSGP-AES-128-PSK mode and the tester sends reads and an ET03 write "
             "framed with the digest or RC4 under the DUT's own key and the next sequence number, the DUT executes "
             "none of them: the table is unchanged and the sequence number is not used up",
-    requirements=["REQ-SEC-023"],
+    requirements=["REQ-SEC-023", "REQ-SEC-027"],
     pics=AES,
     pixit=["rc4_variant"],
     initial="ET03 (utility information) is readable and writable with the full key (MEP-DG p.53-55; ASM-TBL-02).",
@@ -71,7 +71,8 @@ def test_aes_valid(tc, session, plan):
 )
 def test_aes_refuses_legacy(tc, session, plan):
     """Sources: REQ-SEC-023: TS 104 001 Annex F (clause unknown); MEP-DG ET04 offset 127 p.66-67 (app §4.6, §7 TP-
-    AES-02) [READ]."""
+    AES-02) [READ]; REQ-SEC-027: TS 104 001 Annex F (clause unknown); AES-mode counters (app §4.6, §9 item 6) [NOT
+    FOUND]: whether a rejected RC4/digest request moves the AES counter is not stated."""
     dut = Dut(tc, session, plan)
     with dut.step(1):
         dut.sync()
@@ -85,12 +86,14 @@ def test_aes_refuses_legacy(tc, session, plan):
                 r, ex = dut.attempt(lambda p=profile, q=req: session.request(q, seq=s, resync=False, profile=p))
                 tc.check(r is None or r.code != ResponseCode.OK,
                          f"in AES mode a {name} {what} (sequence number {s}) was executed: {verdict_of(r, ex)} "
-                         "(REQ-SEC-023)")
+                         "(REQ-SEC-023: 'all RC4-based messages (configuration or otherwise) will be rejected', "
+                         "MEP-DG:3082)", req="REQ-SEC-023")
     with dut.step(4):
-        dut.expect_accepted(s, "the number the refused requests carried", "REQ-SEC-023: they must not "
-                                                                                   "have been executed")
+        dut.expect_accepted(s, "the number the refused requests carried",
+                            "REQ-SEC-027: the AES counter is not moved by rejected RC4/digest requests; design")
     with dut.step(5):
-        dut.check_unchanged(before, "in AES mode a digest/RC4-framed write changed the table (REQ-SEC-023)")
+        dut.check_unchanged(before, "in AES mode a digest/RC4-framed write changed the table (REQ-SEC-023: it is "
+                                    "rejected, MEP-DG:3082)")
 
 
 @testcase(
