@@ -459,6 +459,7 @@ class Dut:
         self._tables: dict[int, Record] = {}  # BT00 and the dimension tables, decoded
         self._all_dims = False
         self._waited = 0.0
+        self._offsets_checked = False
 
     # ---- plan ---------------------------------------------------------------------------------
 
@@ -522,10 +523,9 @@ class Dut:
         return False
 
     def _table_defect(self, tid: int, reason: str, requirement: str | None = None, *, stop: bool = True) -> None:
-        """A table that does not decode: judged against its structure requirement (see :meth:`judge`)."""
-        req = _requirement_in(requirement or "", self.tc.meta.requirements,
-                              TABLE_REQUIREMENT.get(tid % 4096, "REQ-APP-005"))
-        self.judge(False, reason, req, stop=stop)
+        """A table that does not decode: judged against its structure requirement (see :meth:`judge`), never
+        against whatever the case happens to test (one defect, one FAIL)."""
+        self.judge(False, reason, requirement or TABLE_REQUIREMENT.get(tid % 4096, "REQ-APP-005"), stop=stop)
 
     # ---- exchanges ---------------------------------------------------------------------------
 
@@ -542,8 +542,23 @@ class Dut:
         return self.ask(f"full read of {table_name(tid)}", self.session.read, tid, **kw)
 
     def read_partial(self, tid: int, offset: int, count: int, **kw: Any) -> Response:
+        if offset and not self._offsets_checked:
+            self.offsets_honoured()
         return self.ask(f"partial read of {table_name(tid)}[{offset}:+{count}]", self.session.read_partial,
                         tid, offset, count, **kw)
+
+    def offsets_honoured(self, tid: int = bt(1), size: int = 8) -> None:
+        """Once per case, before data is located by partial reads at an offset: a partial read at offset 1 must
+        give the bytes a read at offset 0 gives there (REQ-APP-006). A DUT that ignores the offset is judged by
+        the cases citing REQ-APP-006; any other case cannot tell where its data comes from: INCONC."""
+        self._offsets_checked = True
+        a = self.ask(f"partial read of {table_name(tid)}[0:+{size}]", self.session.read_partial, tid, 0, size)
+        b = self.ask(f"partial read of {table_name(tid)}[1:+{size - 1}]", self.session.read_partial, tid, 1,
+                     size - 1)
+        if a.ok and b.ok and len(a.data) == size:
+            self.judge(b.data == a.data[1:], f"a partial read of {table_name(tid)} at offset 1 gave "
+                       f"{hexs(b.data)}, not the bytes {hexs(a.data[1:])} a read at offset 0 gives there",
+                       "REQ-APP-006", stop=True)
 
     def write(self, tid: int, data: bytes, count: int | None = None, **kw: Any) -> Response:
         return self.ask(f"full write of {table_name(tid)}", self.session.write, tid, data, count, **kw)

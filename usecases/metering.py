@@ -166,20 +166,6 @@ def unread_entries(dut: Dut) -> tuple[Record, list[Record]]:
     return h, dut.log_entries([(h.last_entry_element - k) % capacity for k in range(n)][::-1])
 
 
-def offsets_honoured(dut: Dut, tid: int, size: int) -> None:
-    """Before entries are located by partial reads: a partial read of ``tid`` at offset 1 must give the bytes a
-    read at offset 0 gave there; else INCONC naming REQ-APP-006 and the cases that judge it (the use case cannot
-    tell where its data comes from). Nothing is done when partial reads are not used."""
-    if not dut.partial_read or size < 2:
-        return
-    a = dut.session.read_partial(tid, 0, size)
-    b = dut.session.read_partial(tid, 1, size - 1)
-    if not (a.ok and b.ok):
-        return
-    dut.judge(b.data[:size - 1] == a.data[1:size], f"a partial read of {tid:#06x} at offset 1 does not give the "
-              "bytes a read at offset 0 gives there: the entries cannot be located", "REQ-APP-006", stop=True)
-
-
 def logged_since(dut: Dut, before: Record) -> list[Record]:
     """The BT74 entries logged after header ``before``, oldest first. The numbering is shared with ET79, so BT74
     may skip numbers (REQ-TBL-051, OPG:2600-2604): the entries are read newest first, as many as numbers were

@@ -362,6 +362,9 @@ def test_answers_in_time(tc, session, plan):
                 answer = authentic_any_tid(session, sent, heard)
                 if answer:
                     break
+                if any(h.is_response and h.tid == tid for h in heard):  # in time, but not authentic: SEC judges it
+                    dut.judge(False, f"the RESPONSE with transaction id {tid} came in time but does not authenticate "
+                              "against the read", "REQ-SEC-003", stop=True)
             tc.check(answer, f"no RESPONSE answering a read (transaction id {tid}) within the tester's transaction "
                              f"of {tries} tries, {bound:g} s (PIXIT lon_timers; REQ-LNK-024: the transaction fails "
                              "after the retries)", stop=True)

@@ -154,12 +154,21 @@ def test_bitmap_scan(tc, session, plan):
             if tid == bt(0):
                 continue
             r = dut.read(tid)
+            size = dut.size(tid) if dut.listed(tid) and not r.ok else None
             if dut.listed(tid):
-                if r.code == ResponseCode.ONP:
-                    size = dut.size(tid)
-                    mismatch(size is None or size > dut.budget, f"{table_name(tid)} is listed in BT00 but a full read "
-                             f"answered 0x04 although it is {size} bytes (REQ-TBL-006)")
-                    tc.observe(f"{table_name(tid)}: 0x04 to a full read (longer than one answer)")
+                if not r.ok and r.code != ResponseCode.ISC and not _write_only(tid) and (size is None
+                                                                                        or size > dut.budget):
+                    # Longer than one answer (or of unknown size): any refusal is allowed (REQ-APP-005 readings);
+                    # a partial read shows whether the table is there.
+                    there = dut.partial_read and dut.read_partial(tid, 0, 1).ok
+                    mismatch(there or not dut.partial_read, f"{table_name(tid)} is listed in BT00, refused a full read "
+                             f"({r.describe()}, {size or 'unknown'} bytes) and a partial read of its first byte "
+                             "(REQ-TBL-006)")
+                    tc.observe(f"{table_name(tid)}: {r.describe()} to a full read (longer than one answer)")
+                elif r.code == ResponseCode.ONP:
+                    mismatch(size is None, f"{table_name(tid)} is listed in BT00 but a full read answered 0x04 "
+                             f"although it is {size} bytes (REQ-TBL-006)")
+                    tc.observe(f"{table_name(tid)}: 0x04 to a full read")
                 elif not r.ok and _write_only(tid):
                     mismatch(r.code != ResponseCode.IAR, f"{table_name(tid)} is listed in BT00 but a read answered "
                              "0x05 (not implemented) (REQ-TBL-006)")
