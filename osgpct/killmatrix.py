@@ -4,8 +4,11 @@ One campaign runs against the conforming reference device in each plan variant (
 aes128 and digest, and a meter without contactor, load profile and firmware upgrade): every test case
 must be PASS or NA, and the NA set follows the PICS. Then one campaign per fault switch. A fault is
 *killed* when at least one test case FAILs whose requirement ids include the requirement the fault
-breaks. A campaign in which any test case is ERROR shows a bug of the suite (a fault of the DUT must
-never crash the tester), so it counts against the matrix too.
+breaks. A fault of a rule no source states (its requirement graded inferred or design) must show as a
+deviation under the default policy and FAIL under the strict one: its campaign runs in both. A campaign
+in which any test case is ERROR shows a bug of the suite (a fault of the DUT must never crash the
+tester), so it counts against the matrix too. The conforming device must also be clean under the strict
+policy (no deviation of its own).
 
     python -m osgpct.killmatrix [--out DIR] [--fault NAME ...] [--jobs N]
 
@@ -28,6 +31,7 @@ from pathlib import Path
 
 import yaml
 
+from osgpct.catalogue import requirement
 from osgpct.layout import campaign_args, default_plan
 from osgpct.refdevice.faults import FAULTS
 
@@ -60,10 +64,14 @@ class FaultRow:
     other_fails: list[str]  # FAIL, but not tied to it (collateral)
     errors: list[str]  # ERROR: a bug of the suite
     problem: str = ""
+    #: For a fault of a rule no source states (grade inferred/design): the cases that report it as a deviation
+    #: under the default policy. Its FAIL is then asked of the strict policy (mode "strict"), never of the default.
+    deviations: list[str] | None = None
 
     @property
     def killed(self) -> bool:
-        return bool(self.caught_by) and not self.errors and not self.problem
+        seen = self.deviations is None or bool(self.deviations)
+        return bool(self.caught_by) and seen and not self.errors and not self.problem
 
     @property
     def collateral(self) -> int:
@@ -100,12 +108,15 @@ REDUCED_PICS = {"PICS_RELAY": False, "PICS_DISCONNECT": False, "PICS_LOAD_PROFIL
 
 
 def plan_for_mode(mode: str, directory: Path) -> Path:
-    """The default test plan with its security mode switched, or with the reduced PICS ("reduced")."""
+    """The default test plan with its security mode switched, with the reduced PICS ("reduced"), or under the
+    strict verdict policy ("strict")."""
     if mode == "default":
         return DEFAULT_PLAN
     data = yaml.safe_load(DEFAULT_PLAN.read_text(encoding="utf-8"))
     if mode == "reduced":
         data["pics"].update(REDUCED_PICS)
+    elif mode == "strict":
+        data.setdefault("policy", {})["strictness"] = "strict"
     else:
         data["security"]["mode"] = mode
     path = directory / f"testplan-{mode}.yaml"
@@ -141,17 +152,20 @@ def run_campaign(label: str, plan: Path, target: str, out: Path, *, mode: str = 
 
 
 def build(faults: list[str] | None = None, *, jobs: int = 2, workdir: Path | None = None,
-          modes: tuple[str, ...] = ("default", "aes128", "digest", "reduced")) -> Matrix:
+          modes: tuple[str, ...] = ("default", "aes128", "digest", "reduced", "strict")) -> Matrix:
     names = list(faults) if faults else list(FAULTS)
     unknown = [n for n in names if n not in FAULTS]
     if unknown:
         raise SystemExit(f"unknown fault(s) {', '.join(unknown)}; known: {', '.join(FAULTS)}")
     tmp = Path(workdir or tempfile.mkdtemp(prefix="killmatrix-"))
     tmp.mkdir(parents=True, exist_ok=True)
-    plans = {m: plan_for_mode(m, tmp) for m in {*modes, *(MODE_OF_FAULT.get(n, "default") for n in names)}}
+    unconfirmed = [n for n in names if requirement(FAULTS[n].requirement).unconfirmed]
+    mode_of = {n: "strict" if n in unconfirmed else MODE_OF_FAULT.get(n, "default") for n in names}
+    plans = {m: plan_for_mode(m, tmp) for m in {*modes, *mode_of.values(), "default"}}
 
     jobs_list = [("conforming", m, "loopback:") for m in modes]
-    jobs_list += [(n, MODE_OF_FAULT.get(n, "default"), f"loopback:?fault={n}") for n in names]
+    jobs_list += [(n, mode_of[n], f"loopback:?fault={n}") for n in names]
+    jobs_list += [(n, "default", f"loopback:?fault={n}") for n in unconfirmed]  # the deviation it must show
 
     def one(job: tuple[str, str, str]) -> CampaignRun:
         label, mode, target = job
@@ -160,13 +174,21 @@ def build(faults: list[str] | None = None, *, jobs: int = 2, workdir: Path | Non
     with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
         runs = list(pool.map(one, jobs_list))
     baselines = runs[:len(modes)]
+    default_runs = dict(zip(unconfirmed, runs[len(modes) + len(names):], strict=True))
     rows = []
-    for name, run in zip(names, runs[len(modes):], strict=True):
+    for name, run in zip(names, runs[len(modes):len(modes) + len(names)], strict=True):
         req = FAULTS[name].requirement
         fails = run.ids("FAIL")
         caught = [i for i in fails if req in run.requirements.get(i, [])]
-        rows.append(FaultRow(name, req, run.mode, caught, [i for i in fails if i not in caught],
-                             run.ids("ERROR"), run.problem))
+        row = FaultRow(name, req, run.mode, caught, [i for i in fails if i not in caught], run.ids("ERROR"),
+                       run.problem)
+        if name in default_runs:  # under the default policy: a deviation, and no FAIL on the rule
+            d = default_runs[name]
+            row.deviations = [i for i in d.ids("INCONC") if req in d.requirements.get(i, [])
+                              and "deviation" in d.reasons.get(i, "") and i not in d.ids("FAIL")]
+            row.errors += [i for i in d.ids("ERROR") if i not in row.errors]
+            row.problem = row.problem or d.problem
+        rows.append(row)
     return Matrix(baselines, rows)
 
 
@@ -184,6 +206,9 @@ def render(m: Matrix) -> str:
     for r in m.rows:
         mark = "yes" if r.killed else "NO"
         detail = ", ".join(r.caught_by) or "-"
+        if r.deviations is not None:
+            detail += (f"   (no source states {r.requirement}: FAIL under the strict policy; default policy: "
+                       f"DEVIATION in {', '.join(r.deviations) or 'no case'})")
         if r.errors:
             detail += f"   ERROR in: {', '.join(r.errors)}"
         if r.problem:
