@@ -64,6 +64,10 @@ from osgp.tables import (
     schema,
 )
 from osgp.tables.dimensions import ROLE_SOURCES
+from osgp.tables.procedures import (
+    BP08_CLEAR_MFG_STATUS,
+    BP10_SET_DATE_TIME,
+)
 from osgp.tables.types import UINT8, UINT16, UINT32, F, Layout, Raw
 from osgpct.reports.verdicts import Verdict
 from osgpct.testcase import broken_requirement
@@ -125,18 +129,7 @@ ROLES_FOR: dict[int, tuple[str, ...]] = {
     bt(73): ("bt71",), bt(74): ("bt71",), bt(76): ("bt71",), et(21): ("bt61",), et(54): ("et11",),
 }
 
-# Procedure numbers (C12.19 basic procedures; extended ones as assumed in the register)
-BP03_CLEAR_DATA = 3
-BP04_RESET_LIST_POINTERS = 4
-BP05_UPDATE_LAST_READ = 5
-BP07_CLEAR_STD_STATUS = 7
-BP08_CLEAR_MFG_STATUS = 8
-BP09_REMOTE_RESET = 9
-BP10_SET_DATE_TIME = 10
-BP12_ACTIVATE_ALL_PENDING = 12
-BP13_ACTIVATE_SPECIFIC_PENDING = 13
-BP14_CLEAR_ALL_PENDING = 14
-BP15_CLEAR_SPECIFIC_PENDING = 15
+# Extended procedure numbers, as assumed in the register (the basic ones: osgp.tables.procedures)
 EP16_CLOCK_DELTA = EP + 16  # ASM-PRC-05
 EP80_KEY_CHANGE = EP + 80  # ASM-DEV-03 (pixit.key_change = ep80)
 EP81_FIRMWARE_ACTIVATE = EP + 81  # ASM-DEV-04 (pixit.firmware_upgrade = et100)

@@ -16,6 +16,20 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from osgp.tables.procedures import (
+    BP03_CLEAR_DATA,
+    BP04_RESET_LIST_POINTERS,
+    BP05_UPDATE_LAST_READ,
+    BP07_CLEAR_STD_STATUS,
+    BP08_CLEAR_MFG_STATUS,
+    BP09_REMOTE_RESET,
+    BP10_SET_DATE_TIME,
+    BP12_ACTIVATE_ALL_PENDING,
+    BP13_ACTIVATE_SPECIFIC_PENDING,
+    BP14_CLEAR_ALL_PENDING,
+    BP15_CLEAR_SPECIFIC_PENDING,
+)
+
 from . import faults as F
 from . import variants as V
 from .meter import (
@@ -39,17 +53,6 @@ if TYPE_CHECKING:
 
 EP = 2048
 
-BP_CLEAR_DATA = 3
-BP_RESET_LIST_POINTERS = 4
-BP_UPDATE_LAST_READ = 5
-BP_CLEAR_STD_STATUS = 7
-BP_CLEAR_MFG_STATUS = 8
-BP_REMOTE_RESET = 9
-BP_SET_DATE_TIME = 10
-BP_ACTIVATE_ALL_PENDING = 12
-BP_ACTIVATE_SPECIFIC_PENDING = 13
-BP_CLEAR_ALL_PENDING = 14
-BP_CLEAR_SPECIFIC_PENDING = 15
 EP_RELAY = EP + 2  # ASM-PRC-06
 EP_CLEAR_ALARMS = EP + 3  # MEP p.137
 EP_CLOCK_DELTA = EP + 16  # ASM-PRC-05
@@ -62,7 +65,7 @@ MAX_PARAMS = 255  # BT00.9 MAX_PROC_PARM_LENGTH
 LIST_HISTORY, LIST_SELF_READ, LIST_LOAD_PROFILE = 1, 2, 3  # ASM-PRC-02
 
 # Procedures the read-only key may run when ET04.71.0 allows it [MEP p.54].
-READ_KEY_PROCEDURES = frozenset({BP_SET_DATE_TIME, EP_CLOCK_DELTA})
+READ_KEY_PROCEDURES = frozenset({BP10_SET_DATE_TIME, EP_CLOCK_DELTA})
 
 OK, PARTIAL, BAD_PARAM, CONFLICT, TIMING, NO_AUTH, UNKNOWN = range(7)
 
@@ -87,17 +90,17 @@ class Procedures:
         # BT08 image content: procedure id (with selector bits cleared), PSN, result, response data
         self.response: tuple[int, int, int, bytes] = (0, 0, 0, b"")
         self._table: dict[int, Callable[[bytes, Caller, float], Outcome]] = {
-            BP_CLEAR_DATA: self.clear_data,
-            BP_RESET_LIST_POINTERS: self.reset_list_pointers,
-            BP_UPDATE_LAST_READ: self.update_last_read,
-            BP_CLEAR_STD_STATUS: self.clear_std_status,
-            BP_CLEAR_MFG_STATUS: self.clear_mfg_status,
-            BP_REMOTE_RESET: self.remote_reset,
-            BP_SET_DATE_TIME: self.set_date_time,
-            BP_ACTIVATE_ALL_PENDING: self.activate_all,
-            BP_ACTIVATE_SPECIFIC_PENDING: self.activate_specific,
-            BP_CLEAR_ALL_PENDING: self.clear_all_pending,
-            BP_CLEAR_SPECIFIC_PENDING: self.clear_specific_pending,
+            BP03_CLEAR_DATA: self.clear_data,
+            BP04_RESET_LIST_POINTERS: self.reset_list_pointers,
+            BP05_UPDATE_LAST_READ: self.update_last_read,
+            BP07_CLEAR_STD_STATUS: self.clear_std_status,
+            BP08_CLEAR_MFG_STATUS: self.clear_mfg_status,
+            BP09_REMOTE_RESET: self.remote_reset,
+            BP10_SET_DATE_TIME: self.set_date_time,
+            BP12_ACTIVATE_ALL_PENDING: self.activate_all,
+            BP13_ACTIVATE_SPECIFIC_PENDING: self.activate_specific,
+            BP14_CLEAR_ALL_PENDING: self.clear_all_pending,
+            BP15_CLEAR_SPECIFIC_PENDING: self.clear_specific_pending,
             EP_RELAY: self.relay,
             EP_CLEAR_ALARMS: self.clear_alarms,
             EP_CLOCK_DELTA: self.clock_delta,

@@ -13,10 +13,9 @@ from dataclasses import dataclass, field
 
 from osgp.app import Response, bt, et, pending, table_name
 from osgp.tables import Ped, Record, schema
+from osgp.tables.procedures import BP14_CLEAR_ALL_PENDING, BP15_CLEAR_SPECIFIC_PENDING
 from osgp.tables.types import UINT8, F, Layout
 from osgpct.dut import (
-    BP14_CLEAR_ALL_PENDING,
-    BP15_CLEAR_SPECIFIC_PENDING,
     EP16_CLOCK_DELTA,
     OK,
     RELAY_SETTLE_S,

@@ -11,7 +11,11 @@ from dataclasses import dataclass
 
 from osgp.app import bt, et
 from osgp.tables import ProcedureResponse, Record
-from osgpct.dut import BP05_UPDATE_LAST_READ, BP09_REMOTE_RESET, BP10_SET_DATE_TIME, Dut, new_entries
+from osgp.tables.procedures import BP05_UPDATE_LAST_READ, BP09_REMOTE_RESET, BP10_SET_DATE_TIME
+from osgpct.dut import (
+    Dut,
+    new_entries,
+)
 
 #: bit 11 of a BT74 event code: a manufacturer-defined event (C12.19 STD_VS_MFG_FLAG). The event IDs are
 #: meter-specific: "Consult the documentation for your meter for a list of the event IDs" (OPG:2630-2632)

@@ -9,8 +9,8 @@ is a precondition here (INCONC naming it): one defect, one FAIL.
 from __future__ import annotations
 
 from osgp.app import bt, et
+from osgp.tables.procedures import BP10_SET_DATE_TIME
 from osgpct.dut import (
-    BP10_SET_DATE_TIME,
     EP16_CLOCK_DELTA,
     EV_TIME_CHANGED_NEW,
     EV_TIME_CHANGED_OLD,

@@ -9,7 +9,16 @@ from __future__ import annotations
 
 from osgp.app import bt
 from osgp.tables import schema
-from osgpct.dut import BP05_UPDATE_LAST_READ, OK, Dut, describe_event, moved_by, new_entries, stamp, utc_of
+from osgp.tables.procedures import BP05_UPDATE_LAST_READ
+from osgpct.dut import (
+    OK,
+    Dut,
+    describe_event,
+    moved_by,
+    new_entries,
+    stamp,
+    utc_of,
+)
 from osgpct.testcase import usecase
 from osgpct.usecases.metering import (
     demand_resets,

@@ -34,6 +34,19 @@ from .values import Issue, Record, Severity, UnknownTable
 
 EP_BASE = 2048
 
+# The C12.19 basic procedures the OSGP guides use (BP n = n), named once for both roles.
+BP03_CLEAR_DATA = 3
+BP04_RESET_LIST_POINTERS = 4
+BP05_UPDATE_LAST_READ = 5
+BP07_CLEAR_STD_STATUS = 7
+BP08_CLEAR_MFG_STATUS = 8
+BP09_REMOTE_RESET = 9
+BP10_SET_DATE_TIME = 10
+BP12_ACTIVATE_ALL_PENDING = 12
+BP13_ACTIVATE_SPECIFIC_PENDING = 13
+BP14_CLEAR_ALL_PENDING = 14
+BP15_CLEAR_SPECIFIC_PENDING = 15
+
 #: ANSI C12.19 procedure result codes [MEP p.51][C1219-T]
 C1219_RESULTS: Mapping[int, str] = MappingProxyType({
     0: "procedure completed",

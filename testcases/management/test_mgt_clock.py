@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from osgp.app import bt
 from osgp.tables import Record
+from osgp.tables.procedures import BP10_SET_DATE_TIME
 from osgpct.dut import (
-    BP10_SET_DATE_TIME,
     CLOCK_TOLERANCE_S,
     EV_TIME_CHANGED_NEW,
     EV_TIME_CHANGED_OLD,

@@ -11,9 +11,9 @@ import math
 
 from osgp.app import bt
 from osgp.tables import LTimeDate
+from osgp.tables.procedures import BP10_SET_DATE_TIME
 from osgpct.dut import (
     BAD_PARAM,
-    BP10_SET_DATE_TIME,
     CLOCK_TOLERANCE_S,
     EP16_CLOCK_DELTA,
     OK,

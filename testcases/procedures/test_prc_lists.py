@@ -12,13 +12,15 @@ import time
 
 from osgp.app import bt
 from osgp.tables import Record
-from osgpct.dut import (
-    BAD_PARAM,
+from osgp.tables.procedures import (
     BP03_CLEAR_DATA,
     BP04_RESET_LIST_POINTERS,
     BP05_UPDATE_LAST_READ,
     BP07_CLEAR_STD_STATUS,
     BP09_REMOTE_RESET,
+)
+from osgpct.dut import (
+    BAD_PARAM,
     OK,
     REFUSALS,
     Dut,

@@ -9,12 +9,14 @@ from __future__ import annotations
 
 from osgp.app import ResponseCode, bt
 from osgp.tables import Ped, decode_procedure_response, procedure
-from osgpct.dut import (
-    BAD_PARAM,
+from osgp.tables.procedures import (
     BP04_RESET_LIST_POINTERS,
     BP05_UPDATE_LAST_READ,
     BP10_SET_DATE_TIME,
     BP15_CLEAR_SPECIFIC_PENDING,
+)
+from osgpct.dut import (
+    BAD_PARAM,
     CONFLICT,
     EP,
     EP16_CLOCK_DELTA,

@@ -9,12 +9,14 @@ from __future__ import annotations
 
 from osgp.app import bt
 from osgp.tables import Ped
-from osgpct.dut import (
-    BAD_PARAM,
+from osgp.tables.procedures import (
     BP12_ACTIVATE_ALL_PENDING,
     BP13_ACTIVATE_SPECIFIC_PENDING,
     BP14_CLEAR_ALL_PENDING,
     BP15_CLEAR_SPECIFIC_PENDING,
+)
+from osgpct.dut import (
+    BAD_PARAM,
     OK,
     PARTIAL,
     UNKNOWN,

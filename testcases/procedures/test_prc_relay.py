@@ -8,8 +8,8 @@ the BT03 'load disconnect changed state' latch as it found it.
 
 from __future__ import annotations
 
+from osgp.tables.procedures import BP08_CLEAR_MFG_STATUS
 from osgpct.dut import (
-    BP08_CLEAR_MFG_STATUS,
     CONFLICT,
     MFG_ITEM,
     OK,
