@@ -40,7 +40,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from osgp.app import FullRead, Response, ResponseCode, bt, describe, et, pending, table_name
+from osgp.app import FullRead, Response, ResponseCode, bt, et, pending, table_name
 from osgp.clock import VirtualClock
 from osgp.digest import osgp_digest
 from osgp.errors import DecodeError, DutProtocolError, EncodeError
@@ -219,16 +219,10 @@ def ped_bytes(ped: Ped) -> bytes:
     return procedure(15).encode_params(Record(ped=ped))
 
 
-def code_ok(r: Response) -> str:
-    return describe(r.code)
-
 
 def procedure_name(number: int) -> str:
     return f"EP{number - EP:02d}" if number >= EP else f"BP{number:02d}"
 
-
-def describe_result(res: ProcedureResponse | None) -> str:
-    return "no result" if res is None else f"{procedure_name(res.number)} result {res.result} ({res.meaning})"
 
 
 # --------------------------------------------------------------------------------------------------

@@ -30,8 +30,6 @@ from osgpct import killmatrix
 from osgpct.refdevice.variants import PLAN_OF_VARIANT, VARIANTS
 
 DEFAULT_OUT = Path("out") / "selftest"  # beside killmatrix.json of tests/test_campaigns.py
-# Variants that only exist in another security mode run on the default plan switched to it.
-MODE_OF_VARIANT: dict[str, str] = {}
 
 
 @dataclass
@@ -40,7 +38,6 @@ class VariantRow:
     requirement: str
     reading: str
     source: str
-    mode: str
     fails: list[str]  # FAIL: the suite rejects a conforming reading
     errors: list[str]  # ERROR: a bug of the suite
     inconclusive: list[str]
@@ -66,13 +63,11 @@ class Tolerance:
 
 
 def plan_for_variant(name: str, directory: Path) -> Path:
-    """The default plan in the variant's security mode, with the plan changes the variant needs."""
-    mode = MODE_OF_VARIANT.get(name, "default")
-    base = killmatrix.plan_for_mode(mode, directory)
+    """The default plan, with the plan changes the variant needs (PLAN_OF_VARIANT)."""
     changes = PLAN_OF_VARIANT.get(name)
     if not changes:
-        return base
-    data = yaml.safe_load(base.read_text(encoding="utf-8"))
+        return killmatrix.DEFAULT_PLAN
+    data = yaml.safe_load(killmatrix.DEFAULT_PLAN.read_text(encoding="utf-8"))
     for section, values in changes.items():
         data.setdefault(section, {}).update(values)
     path = directory / f"testplan-{name}.yaml"
@@ -90,9 +85,7 @@ def build(variants: list[str] | None = None, *, jobs: int = 2, workdir: Path | N
     plans = {n: plan_for_variant(n, tmp) for n in names}
 
     def one(name: str) -> killmatrix.CampaignRun:
-        mode = MODE_OF_VARIANT.get(name, "default")
-        return killmatrix.run_campaign(name, plans[name], f"loopback:?variant={name}", tmp / f"{name}-{mode}",
-                                       mode=mode)
+        return killmatrix.run_campaign(name, plans[name], f"loopback:?variant={name}", tmp / name)
 
     with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
         runs = list(pool.map(one, names))
@@ -103,7 +96,7 @@ def build(variants: list[str] | None = None, *, jobs: int = 2, workdir: Path | N
         problem = run.problem
         if not problem and run.ids("NOT RUN"):  # a campaign that stopped early proves nothing
             problem = f"{len(run.ids('NOT RUN'))} of {len(run.verdicts)} test cases NOT RUN"
-        rows.append(VariantRow(name, v.requirement, v.reading, v.source, run.mode, run.ids("FAIL"),
+        rows.append(VariantRow(name, v.requirement, v.reading, v.source, run.ids("FAIL"),
                                run.ids("ERROR"), run.ids("INCONC"), {i: run.reasons.get(i, "") for i in bad},
                                problem))
     return Tolerance(rows)
@@ -113,14 +106,14 @@ def render(t: Tolerance) -> str:
     lines = ["Tolerance matrix: conforming readings (reference-device variants) vs the test cases that reject "
              "them", ""]
     w = max([len(r.variant) for r in t.rows] + [7])
-    lines.append(f"{'variant':{w}}  {'requirement':12}  {'plan':7}  ok   FAIL / ERROR test cases")
+    lines.append(f"{'variant':{w}}  {'requirement':12}  ok   FAIL / ERROR test cases")
     for r in t.rows:
         detail = ", ".join(r.fails) or "-"
         if r.errors:
             detail += f"   ERROR in: {', '.join(r.errors)}"
         if r.problem:
             detail += f"   PROBLEM: {r.problem}"
-        lines.append(f"{r.variant:{w}}  {r.requirement:12}  {r.mode:7}  {'yes' if r.tolerated else 'NO':3}  {detail}")
+        lines.append(f"{r.variant:{w}}  {r.requirement:12}  {'yes' if r.tolerated else 'NO':3}  {detail}")
     lines.append("")
     for r in t.rows:
         lines.append(f"{r.variant}: {r.reading} [{r.source}]")

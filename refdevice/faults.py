@@ -7,7 +7,7 @@ requirement and expects at least one FAIL.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 from osgp.errors import ConfigError
@@ -146,11 +146,16 @@ FAULTS: dict[str, Fault] = {f.name: f for f in (
 )}
 
 
-def check(names: Iterable[str]) -> frozenset[str]:
-    """Validate fault names; unknown ones raise a ConfigError listing the valid names."""
+def check_names(names: Iterable[str], registry: Mapping[str, object], kind: str) -> frozenset[str]:
+    """Validate switch names against a registry (faults here, variants in variants.py); unknown ones raise a
+    ConfigError listing the valid names."""
     chosen = frozenset(names)
-    unknown = sorted(chosen - FAULTS.keys())
+    unknown = sorted(chosen - registry.keys())
     if unknown:
-        raise ConfigError(
-            f"unknown fault(s) {', '.join(unknown)}; valid names: {', '.join(sorted(FAULTS))}")
+        raise ConfigError(f"unknown {kind}(s) {', '.join(unknown)}; valid names: {', '.join(sorted(registry))}")
     return chosen
+
+
+def check(names: Iterable[str]) -> frozenset[str]:
+    """Validate fault names (see check_names)."""
+    return check_names(names, FAULTS, "fault")

@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from osgp.errors import ConfigError
+from .faults import check_names
 
 
 @dataclass(frozen=True)
@@ -159,10 +159,5 @@ PLAN_OF_VARIANT: dict[str, dict[str, dict[str, object]]] = {
 
 
 def check(names: Iterable[str]) -> frozenset[str]:
-    """Validate variant names; unknown ones raise a ConfigError listing the valid names."""
-    chosen = frozenset(names)
-    unknown = sorted(chosen - VARIANTS.keys())
-    if unknown:
-        raise ConfigError(
-            f"unknown variant(s) {', '.join(unknown)}; valid names: {', '.join(sorted(VARIANTS))}")
-    return chosen
+    """Validate variant names (see faults.check_names)."""
+    return check_names(names, VARIANTS, "variant")

@@ -195,14 +195,6 @@ def set_to_either(dut: Dut, reading: ClockReading, target: float, call: Call, of
     return False, f"{how} (UTC reading); as local time with offset {offset:+d} s: {how_local}"
 
 
-def adjust_clock(dut: Dut, delta: int, *, poll_s: float = 15.0) -> Slew:
-    """EP16 by ``delta`` seconds, then wait until ET54.71 reads 2 (done)."""
-    c = start_adjustment(dut, delta)
-    if not (c.echoed and c.result is not None and c.result.result == OK):
-        return Slew(c, [], False)
-    statuses, done = wait_adjustment(dut, delta, poll_s=poll_s)
-    return Slew(c, statuses, done)
-
 
 # --------------------------------------------------------------------------------------------------
 # pending tables (PICS_PENDING)
@@ -280,15 +272,6 @@ def pend(dut: Dut, change: PendingChange, ped: Ped) -> None:
     dut.tc.require(is_pending(dut, change.table_id, ped), f"BT04 does not list {change.name} as pending after the "
                    "pending write (REQ-TBL-013)")
 
-
-@contextlib.contextmanager
-def pending_kept(dut: Dut, changes: list[PendingChange]) -> Iterator[None]:
-    """Run the block; then clear what is still pending with the scenario PEDs (BP15, else BP14) and write the
-    tables back to their content before."""
-    try:
-        yield
-    finally:
-        unpend(dut, changes)
 
 
 def unpend(dut: Dut, changes: list[PendingChange], peds: tuple[Ped, ...] = ()) -> None:

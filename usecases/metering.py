@@ -42,9 +42,6 @@ def firmware_word(version: tuple[int, int, int]) -> int:
     return x << 12 | yy << 5 | zz
 
 
-def unpack_firmware(word: int) -> tuple[int, int, int]:
-    return word >> 12, word >> 5 & 0x7F, word & 0x1F
-
 
 def read_identity(dut: Dut) -> Identity:
     """BT01 (manufacturer, model, firmware, serial), ET03 (utility serial, image CRC) and ET04 (program id,
